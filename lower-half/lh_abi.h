@@ -1,0 +1,72 @@
+/* The contract between the lower half (loader/restorer) and the upper half (libsplitckpt):
+ * where the arena lies, the info block the lower half publishes at a fixed address, and the
+ * saved-thread context layout. Both halves include this header; nothing here may use libc. */
+#ifndef SPLITCKPT_LH_ABI_H
+#define SPLITCKPT_LH_ABI_H
+
+#include <stdint.h>
+
+/* The arena: every upper-half mapping lies in [SC_ARENA_BASE, SC_ARENA_END). The range is far
+ * from where the kernel places PIE binaries (0x55..), mmaps and stacks (0x7f..), so a fresh
+ * lower half at restart can never occupy it. Aligned to 2^44 so a seccomp filter can test an
+ * instruction pointer with one 32-bit comparison of its high word. */
+#define SC_ARENA_BASE 0x100000000000UL
+#define SC_ARENA_END 0x200000000000UL
+#define SC_ARENA_IP_HI_LO 0x1000U /* (SC_ARENA_BASE >> 32) */
+#define SC_ARENA_IP_HI_HI 0x2000U /* (SC_ARENA_END >> 32) */
+
+/* Fixed slots at the bottom of the arena, never handed to the upper half's mmaps. */
+#define SC_INFO_ADDR SC_ARENA_BASE                  /* struct sc_lh_info, lower half owned */
+#define SC_INFO_SIZE 0x10000UL                      /* 64 KiB */
+#define SC_VDSO_SLOT (SC_ARENA_BASE + 0x100000UL)   /* [vvar..vdso] moved here */
+#define SC_VDSO_SLOT_SIZE 0x100000UL                /* 1 MiB reserved for it */
+#define SC_ALLOC_BASE (SC_ARENA_BASE + 0x1000000UL) /* upper-half mappings from here up */
+
+/* auxv entry in the upper half's auxiliary vector whose value is SC_INFO_ADDR; its presence
+ * tells libsplitckpt that it runs inside a split process. */
+#define AT_SPLITCKPT 0x53434b50UL /* 'SCKP' */
+
+#define SC_INFO_MAGIC 0x53434b50494e464fULL /* 'SCKPINFO' */
+#define SC_INFO_VERSION 1
+
+/* Registers a thread needs to resume at a point saved by sc_ctx_save (callee-saved set). */
+struct sc_ctx {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+
+/* One upper-half address range the lower half has handed out (or that the loader mapped). */
+struct sc_lh_range {
+	uint64_t start, end;
+};
+
+/* Published by the lower half at SC_INFO_ADDR before it enters the upper half, and rewritten
+ * at every restart. The upper half reads it without calling into the lower half. */
+struct sc_lh_info {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t restarted;     /* 0 at launch, 1 after a restart */
+	uint64_t restart_count; /* incremented at every restart */
+	uint64_t restored_generation;
+	/* The allocator's table of upper-half ranges (lower-half memory, not saved by address). */
+	volatile uint32_t ranges_lock; /* spinlock; held only inside the SIGSYS handler */
+	uint32_t nranges;
+	uint64_t ranges_addr; /* struct sc_lh_range[nranges], sorted, non-overlapping */
+	uint64_t ranges_capacity;
+	/* Upper-half mappings outside the arena (a non-PIE executable's segments). */
+	uint32_t nfixed;
+	uint32_t pad0;
+	struct sc_lh_range fixed[16];
+	uint64_t vdso_start, vdso_end; /* where [vvar..vdso] is now (inside SC_VDSO_SLOT) */
+	/* Where the restart came from and who coordinates this job now (NUL-terminated). */
+	char image_path[1024];
+	char coord_host[256];
+	uint32_t coord_port;
+	uint32_t rank, nranks;
+	char secret[72];
+	char ckptdir[1024];
+	/* Filled by the lower half at restart: the checkpoint thread resumes here. */
+	uint64_t ckpt_thread_fs;
+	struct sc_ctx ckpt_thread_ctx;
+};
+
+#endif

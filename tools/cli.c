@@ -1,0 +1,114 @@
+/* Helpers every subcommand uses: error printing, option/environment precedence, checkpoint
+ * directory resolution, number parsing and locating the installed helper binaries. */
+#include "config.h"
+
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void sc_error(const char *sub, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "splitckpt %s: %s\n", sub, msg);
+}
+
+const char *sc_opt_env(const char *opt, const char *env, const char *dflt)
+{
+	if (opt)
+		return opt;
+	const char *v = env ? getenv(env) : NULL;
+	if (v && *v)
+		return v;
+	return dflt;
+}
+
+int sc_ckptdir_resolve(const char *opt, char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *dir = sc_opt_env(opt, "SPLITCKPT_CHECKPOINT_DIR", SC_DEFAULT_CKPTDIR);
+	int n;
+	if (dir[0] == '/') {
+		n = snprintf(out, outlen, "%s", dir);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd)) {
+			snprintf(err, errlen, "cannot resolve checkpoint directory %s: %s", dir,
+				 strerror(errno));
+			return -1;
+		}
+		n = snprintf(out, outlen, "%s/%s", cwd, dir);
+	}
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "checkpoint directory path too long: %s", dir);
+		return -1;
+	}
+	/* strip trailing slashes (but keep "/") */
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return 0;
+}
+
+int sc_parse_uint(const char *sub, const char *opt, const char *val, unsigned long max,
+		  unsigned long *out)
+{
+	char *end;
+	if (!val || !*val || *val == '-') {
+		sc_error(sub, "%s needs a non-negative number, got '%s'", opt, val ? val : "");
+		return -1;
+	}
+	errno = 0;
+	unsigned long v = strtoul(val, &end, 10);
+	if (errno || *end || v > max) {
+		sc_error(sub, "%s: '%s' is not a number between 0 and %lu", opt, val, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int find_file(const char *envdir, const char *dflt_dir, const char *name, char *out,
+		     size_t outlen, char *err, size_t errlen)
+{
+	const char *dir = sc_opt_env(NULL, envdir, dflt_dir);
+	int n = snprintf(out, outlen, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "path too long: %s/%s", dir, name);
+		return -1;
+	}
+	if (access(out, R_OK) != 0) {
+		snprintf(err, errlen, "%s not found (%s); is splitckpt installed completely?", out,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sc_find_lower_half(const char *variant, char *out, size_t outlen, char *err, size_t errlen)
+{
+	char name[64];
+	snprintf(name, sizeof name, "splitckpt-lh-%s", variant);
+	return find_file("SPLITCKPT_LIBEXECDIR", PKGLIBEXECDIR, name, out, outlen, err, errlen);
+}
+
+int sc_find_runtime_lib(char *out, size_t outlen, char *err, size_t errlen)
+{
+	return find_file("SPLITCKPT_LIBDIR", LIBDIR, "libsplitckpt.so", out, outlen, err, errlen);
+}
+
+int sc_self_exe(char *out, size_t outlen)
+{
+	ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
