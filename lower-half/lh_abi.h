@@ -26,6 +26,8 @@
  * tells libsplitckpt that it runs inside a split process. */
 #define AT_SPLITCKPT 0x53434b50UL /* 'SCKP' */
 
+#define SC_INFO_F_QUIET 1u /* no checkpoint/restart lines on stderr */
+
 #define SC_INFO_MAGIC 0x53434b50494e464fULL /* 'SCKPINFO' */
 #define SC_INFO_VERSION 1
 
@@ -54,7 +56,7 @@ struct sc_lh_info {
 	uint64_t ranges_capacity;
 	/* Upper-half mappings outside the arena (a non-PIE executable's segments). */
 	uint32_t nfixed;
-	uint32_t pad0;
+	uint32_t flags; /* SC_INFO_F_* */
 	struct sc_lh_range fixed[16];
 	uint64_t vdso_start, vdso_end; /* where [vvar..vdso] is now (inside SC_VDSO_SLOT) */
 	/* Where the restart came from and who coordinates this job now (NUL-terminated). */
@@ -64,9 +66,33 @@ struct sc_lh_info {
 	uint32_t rank, nranks;
 	char secret[72];
 	char ckptdir[1024];
+	/* The upper half's program, as /proc/self/exe should name it (the upper half keeps a
+	 * copy and writes it back after a restart). */
+	char exe_path[1024];
+	/* The runtime library and lower-half binary, for re-launching on an upper-half execve. */
+	char runtime_path[1024];
+	char lh_path[1024];
+	/* Descriptors above 2 the program inherited at launch (pipes from a job script, a make
+	 * jobserver...): like stdin/stdout/stderr they are the environment's, not the program's,
+	 * so a checkpoint neither saves nor refuses them. */
+	uint32_t ninherited;
+	uint32_t pad1;
+	struct {
+		int32_t fd;
+		uint32_t pad;
+		uint64_t dev, ino;
+	} inherited[64];
 	/* Filled by the lower half at restart: the checkpoint thread resumes here. */
 	uint64_t ckpt_thread_fs;
 	struct sc_ctx ckpt_thread_ctx;
+	/* Filled by an MPI lower half (lower-half/mpi/lh_mpi.c) before it enters or restores the
+	 * upper half; all zero in the serial one. The addresses are the lower half's and valid for
+	 * this instance only: the upper half rebinds when mpi_instance changes (at restart). */
+	uint64_t mpi_instance;	    /* nonzero, different in every lower-half instance */
+	uint64_t mpi_table;	    /* const struct sc_mpi_table * (wrappers/gen.py) */
+	uint64_t mpi_main_fs;	    /* FS base of the lower main thread: the process's main thread */
+	uint64_t mpi_tls_service;   /* struct sc_tls_service *: TLS for other upper threads */
+	int64_t mpi_tls_upper_off; /* lower FS base + this = slot for the upper FS (callbacks) */
 };
 
 #endif

@@ -1,0 +1,33 @@
+/* The upper half's address space, owned by the lower half: the arena reservation, the table of
+ * ranges handed to the upper half, and the seccomp trap that routes the upper half's
+ * mmap/munmap/mremap/brk into the arena. */
+#ifndef SPLITCKPT_ARENA_H
+#define SPLITCKPT_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lh_abi.h"
+
+/* Reserves the whole arena (PROT_NONE, no memory committed) and maps the info block at
+ * SC_INFO_ADDR. Returns the info block, or NULL with err set (e.g. the range is taken). */
+struct sc_lh_info *sc_arena_init(char *err, size_t errlen);
+
+/* Picks a free, `align`-aligned range of len bytes in the arena and marks it used; returns its
+ * address or 0. Used by the ELF loader's placement callback and for the upper stack. */
+uint64_t sc_arena_take(uint64_t len, uint64_t align);
+
+/* Marks [start, end) used (restore maps regions back at their saved addresses). Returns 0, or
+ * -1 if the range is outside the allocatable part of the arena. */
+int sc_arena_claim(uint64_t start, uint64_t end);
+
+/* Records an upper-half mapping outside the arena (a non-PIE executable's segments). */
+int sc_arena_add_fixed(uint64_t start, uint64_t end);
+
+/* Installs the SIGSYS handler and the seccomp filter. From then on the upper half's
+ * mmap-family calls (instruction pointer inside the arena) are placed in the arena, and it
+ * cannot move its heap with brk (glibc's malloc then falls back to mmap). Irreversible and
+ * inherited by children; harmless after exec because the filter only matches arena IPs. */
+int sc_arena_trap_install(char *err, size_t errlen);
+
+#endif
