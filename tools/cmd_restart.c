@@ -1,9 +1,88 @@
-/* PLACEHOLDER (being written): splitckpt restart. */
+/* `splitckpt restart`: picks the newest committed generation (or --generation N) of the
+ * checkpoint directory, makes sure the job has a coordinator, and becomes a fresh lower half
+ * that maps the saved upper half back and resumes it. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "lh_exec.h"
+#include "manifest.h"
+
+#define MAX_GENERATIONS 4096
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: splitckpt restart [OPTIONS]\n"
+		   "\n"
+		   "Resumes the job saved in the checkpoint directory from its newest committed\n"
+		   "generation and keeps checkpointing into the same directory.\n"
+		   "\n"
+		   "  --ckptdir DIR      checkpoint directory (SPLITCKPT_CHECKPOINT_DIR)\n"
+		   "  --generation N     resume generation N instead of the newest\n"
+		   "  --interval S       checkpoint every S seconds, 0 = only on request\n"
+		   "  --keep N           keep the N newest generations (default 2)\n"
+		   "  --coord-host H     use the coordinator on H (SPLITCKPT_COORD_HOST)\n"
+		   "  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
+		   "  --quiet            no line on stderr for each checkpoint\n"
+		   "  --help             this text\n");
+}
+
 int cmd_restart(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	sc_error("restart", "not implemented yet");
-	return SC_EXIT_FAILURE;
+	struct sc_job_opts jo;
+	if (sc_job_opts_parse("restart", argc, argv, 0, &jo))
+		return jo.help ? 0 : SC_EXIT_USAGE;
+	if (jo.help) {
+		usage(stdout);
+		return 0;
+	}
+	if (jo.argi < argc) {
+		sc_error("restart", "unexpected argument '%s' (see splitckpt restart --help)",
+			 argv[jo.argi]);
+		return SC_EXIT_USAGE;
+	}
+	static struct sc_gen_entry gens[MAX_GENERATIONS];
+	size_t n = 0;
+	char err[2048];
+	int r = sc_manifest_load(jo.ckptdir, gens, MAX_GENERATIONS, &n, err, sizeof err);
+	if (r < 0) {
+		sc_error("restart", "%s", err);
+		return SC_EXIT_FAILURE;
+	}
+	if (n == 0) {
+		sc_error("restart", "no checkpoint in %s (no committed generation in %s/MANIFEST)",
+			 jo.ckptdir, jo.ckptdir);
+		return SC_EXIT_FAILURE;
+	}
+	const struct sc_gen_entry *g = &gens[n - 1];
+	if (jo.generation >= 0) {
+		g = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (gens[i].gen == (uint64_t)jo.generation)
+				g = &gens[i];
+		if (!g) {
+			sc_error("restart", "generation %ld is not among the committed generations "
+					    "of %s (newest: %llu)",
+				 jo.generation, jo.ckptdir, (unsigned long long)gens[n - 1].gen);
+			return SC_EXIT_FAILURE;
+		}
+	}
+	if (g->nranks != 1) {
+		sc_error("restart", "generation %llu has %u ranks: restart it under the MPI launcher",
+			 (unsigned long long)g->gen, g->nranks);
+		return SC_EXIT_FAILURE;
+	}
+	char image[PATH_MAX];
+	sc_gen_image_path(jo.ckptdir, g->gen, 0, image, sizeof image);
+	if (access(image, R_OK)) {
+		sc_error("restart", "%s: %s", image, strerror(errno));
+		return SC_EXIT_FAILURE;
+	}
+	char *args[] = {image, NULL};
+	return sc_lh_exec("restart", &jo, "--restore", 1, args);
 }

@@ -1,0 +1,30 @@
+/* What `launch` and `restart` share: their common options, and becoming the lower half once
+ * the job's coordinator is known. */
+#ifndef SPLITCKPT_LH_EXEC_H
+#define SPLITCKPT_LH_EXEC_H
+
+#include <limits.h>
+
+struct sc_job_opts {
+	char ckptdir[PATH_MAX]; /* absolute */
+	const char *coord_host; /* NULL = unset */
+	long coord_port;        /* -1 = unset */
+	long interval;          /* -1 = unset (keep the coordinator's) */
+	long keep;              /* generations to keep */
+	int quiet;
+	long generation; /* restart only; -1 = newest */
+	int help;
+	int argi; /* index of the first non-option argument */
+};
+
+/* Parses the options of `launch` (stop_at_program: the first non-option is PROGRAM) or
+ * `restart`. Returns 0, or -1 after printing a message naming the bad option. */
+int sc_job_opts_parse(const char *sub, int argc, char **argv, int stop_at_program,
+		      struct sc_job_opts *o);
+
+/* Ensures the coordinator, then execs the serial lower half as `LH MODE ARGS...` with the job's
+ * settings in SPLITCKPT_LH_* variables. Returns only on failure (exit status). */
+int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, int nargs,
+	       char **args);
+
+#endif
