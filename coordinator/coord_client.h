@@ -24,7 +24,9 @@ enum sc_msg_type {
 	SC_MSG_REFUSED,    /* coord -> client: text = reason; connection is closed after it */
 	SC_MSG_CKPT_PHASE, /* coord -> rank: gen, phase (enum sc_phase), text = image path for
 			      SC_PHASE_WRITE */
-	SC_MSG_PHASE_ACK,  /* rank -> coord: gen, phase, status 0 / -1, bytes, nanos, text = error */
+	SC_MSG_PHASE_ACK,  /* rank -> coord: gen, phase, status 0 / -1, bytes, nanos, text = error;
+			      for a successful WRITE: bytes = image size, text = the program
+			      (recorded in MANIFEST; may be empty) */
 	SC_MSG_CKPT_DONE,  /* coord -> rank: gen, status 0 committed / -1 aborted (text = why),
 			      flags & SC_FLAG_KILL: exit with SC_EXIT_CHECKPOINTED after it */
 	SC_MSG_RESTARTED,  /* rank -> coord: gen = generation restored from */
@@ -55,6 +57,7 @@ enum sc_command {
 
 #define SC_FLAG_KILL 1u
 #define SC_FLAG_JSON 2u
+#define SC_FLAG_MORE 4u /* REPLY: the text continues in the next REPLY (long status/list) */
 
 struct sc_msg {
 	uint32_t type; /* enum sc_msg_type */
@@ -75,7 +78,10 @@ struct sc_conn {
 
 /* Connects to host:port, sends HELLO built from `hello` (its type is set here) with the secret,
  * and waits for WELCOME (copied to *welcome). Returns 0, or -1 with err saying what failed:
- * "cannot connect to coordinator at H:P: ...", "coordinator refused: wrong secret", ... */
+ * "cannot connect to coordinator at H:P: ...", "coordinator refused: wrong secret", ...
+ * errno then tells callers which kind of failure it was: ECONNREFUSED, ETIMEDOUT,
+ * EHOSTUNREACH, ENETUNREACH (nothing answers at H:P), EACCES (REFUSED), EPROTO (not a
+ * coordinator / malformed answer). */
 int sc_conn_open(struct sc_conn *c, const char *host, int port, const char *secret,
 		 struct sc_msg *hello, struct sc_msg *welcome, int timeout_ms, char *err,
 		 size_t errlen);
