@@ -52,6 +52,7 @@ void client_gone(struct coord *c, struct client *cl, const char *why)
 	c->ranks_connected--;
 	ckpt_on_rank_gone(c, cl);
 	if (c->ranks_connected == 0) {
+		c->last_rank_gone_ms = sc_now_ms();
 		/* The job is over (or restarting): a new job may bring another rank count. */
 		free(c->by_rank);
 		c->by_rank = NULL;
@@ -172,6 +173,22 @@ static void on_hello(struct coord *c, struct client *cl, const struct sc_msg *m)
 		c->nranks_expected = m->nranks;
 	}
 	struct client *old = c->by_rank[m->rank];
+	char host[sizeof old->host];
+	sanitize(host, sizeof host, m->text[0] ? m->text : cl->peer);
+	if (old && old->pid == m->pid && !strcmp(old->host, host)) {
+		/* The same process again: it exec'ed a new program (the old connection was closed
+		 * on exec, but its EOF may not have been read yet). The old one is stale. */
+		client_gone(c, old, "the process exec'ed a new program");
+		old = NULL;
+		if (!c->nranks_expected) { /* client_gone reset the job's rank table */
+			c->by_rank = calloc(m->nranks, sizeof *c->by_rank);
+			if (!c->by_rank) {
+				refuse(c, cl, "coordinator out of memory");
+				return;
+			}
+			c->nranks_expected = m->nranks;
+		}
+	}
 	if (old) {
 		snprintf(why, sizeof why, "rank %u is already connected (pid %u on %s)", m->rank,
 			 old->pid, old->host);

@@ -75,6 +75,7 @@ struct coord {
 	uint32_t nranks_expected, ranks_connected;
 	struct client **by_rank;
 	int ranks_ever; /* some rank has connected since the start */
+	int64_t last_rank_gone_ms; /* when ranks_connected dropped to 0 (exit-on-last grace) */
 	uint64_t restarts;
 	/* checkpoints */
 	uint64_t last_gen, next_gen;

@@ -487,13 +487,14 @@ static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 		r = sc_sys1(SYS_brk, 0);
 		break;
 	case SYS_execve:
-		r = sc_upper_execve(g_info, (const char *)a1, (char *const *)a2, (char *const *)a3);
+		r = sc_upper_execve(g_info, (const char *)a1, (char *const *)a2, (char *const *)a3,
+				    *(uint64_t *)&uc->uc_sigmask);
 		break;
 	case SYS_execveat:
 		/* Only the forms that name a file the way execve does can be relaunched. */
 		if ((a1 == AT_FDCWD || (a2 && *(const char *)a2 == '/')) && !(a5 & AT_EMPTY_PATH))
 			r = sc_upper_execve(g_info, (const char *)a2, (char *const *)a3,
-					    (char *const *)a4);
+					    (char *const *)a4, *(uint64_t *)&uc->uc_sigmask);
 		else
 			r = sc_sys5(SYS_execveat, a1, a2, a3, a4, a5);
 		break;
@@ -525,7 +526,10 @@ int sc_arena_trap_install(char *err, size_t errlen)
 	/* Block everything while emulating so a checkpoint signal can never suspend a thread that
 	 * holds the table lock. */
 	sigfillset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL)) {
+	sigset_t sys;
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	if (sigaction(SIGSYS, &sa, NULL) || sigprocmask(SIG_UNBLOCK, &sys, NULL)) {
 		snprintf(err, errlen, "cannot install the SIGSYS handler: %s", strerror(errno));
 		return -1;
 	}

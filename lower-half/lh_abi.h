@@ -64,6 +64,8 @@ struct sc_lh_info {
 	char coord_host[256];
 	uint32_t coord_port;
 	uint32_t rank, nranks;
+	int32_t rank_pid; /* the rank's process; its forked children exec natively */
+	uint32_t pad2;
 	char secret[72];
 	char ckptdir[1024];
 	/* The upper half's program, as /proc/self/exe should name it (the upper half keeps a

@@ -24,6 +24,9 @@
 #include "restore.h"
 #include "stack_build.h"
 #include "vdso.h"
+#ifdef SC_LH_MPI
+#include "mpi/lh_mpi_hook.h"
+#endif
 
 #define ERRLEN 1024
 #define MIN_STACK (128UL << 10)
@@ -80,9 +83,15 @@ static void fill_job_settings(struct sc_lh_info *info)
 		info->flags |= SC_INFO_F_QUIET;
 	info->rank = 0;
 	info->nranks = 1;
+	info->rank_pid = getpid();
 	copy_str(info->runtime_path, sizeof info->runtime_path, getenv("SPLITCKPT_LH_RUNTIME"));
 	ssize_t n = readlink("/proc/self/exe", info->lh_path, sizeof info->lh_path - 1);
 	info->lh_path[n > 0 ? n : 0] = '\0';
+#ifdef SC_LH_MPI
+	/* An MPI lower half: publish the MPI table, TLS and rank (lower-half/mpi/lh_mpi.c). Both
+	 * launch and restore pass here, after the settings and before the upper half runs. */
+	sc_lh_mpi_prepare(info);
+#endif
 }
 
 static void record_inherited_fds(struct sc_lh_info *info)

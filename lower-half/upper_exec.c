@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "sc_syscall.h"
@@ -69,10 +72,14 @@ static void utoa(unsigned long v, char *out)
 }
 
 long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *const argv[],
-		     char *const envp[])
+		     char *const envp[], uint64_t caller_mask)
 {
 	if (!path || !argv)
 		return -EFAULT;
+	/* A forked child of the rank is not checkpointed (a checkpoint refuses while it runs):
+	 * what it execs runs natively, outside any split process. */
+	if (sc_sys0(SYS_getpid) != info->rank_pid)
+		return sc_sys3(SYS_execve, path, argv, envp);
 	/* execve does not search PATH: a bare name is relative to the working directory, and the
 	 * lower half would search PATH for it. */
 	size_t plen = str_len(path);
@@ -89,6 +96,18 @@ long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *cons
 	}
 	for (size_t i = 0; i <= plen; i++)
 		exec_path[o++] = path[i];
+
+	/* Fail the way the kernel would before giving up this process: execvp tries the next
+	 * PATH entry on ENOENT/EACCES, and a failed exec must leave the caller running. */
+	long r = sc_sys4(SYS_faccessat, AT_FDCWD, exec_path, X_OK, 0);
+	if (r < 0)
+		return r;
+	struct stat st;
+	r = sc_sys4(SYS_newfstatat, AT_FDCWD, exec_path, &st, 0);
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode))
+		return -EACCES;
 
 	size_t a = 0;
 	new_argv[a++] = (char *)info->lh_path;
@@ -126,8 +145,14 @@ long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *cons
 		new_envp[e++] = v;
 	}
 	new_envp[e] = 0;
-	/* On success this does not return; the coordinator sees this rank reconnect. */
-	return sc_sys3(SYS_execve, info->lh_path, new_argv, new_envp);
+	/* The new program starts with its caller's mask, as after a real execve; if the exec
+	 * fails, sigreturn puts the handler's mask back. On success this does not return. */
+	uint64_t handler_mask;
+	caller_mask &= ~(1ULL << (SIGSYS - 1));
+	sc_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &caller_mask, &handler_mask, 8);
+	r = sc_sys3(SYS_execve, info->lh_path, new_argv, new_envp);
+	sc_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &handler_mask, 0, 8);
+	return r;
 }
 
 static int is_self_exe(const char *p)

@@ -5,8 +5,10 @@
 
 #include "lh_abi.h"
 
+/* `caller_mask` is the signal mask of the thread that called execve (the SIGSYS handler runs
+ * with everything blocked, and the mask survives exec). */
 long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *const argv[],
-		     char *const envp[]);
+		     char *const envp[], uint64_t caller_mask);
 long sc_upper_readlinkat(const struct sc_lh_info *info, long dirfd, const char *path, char *buf,
 			 long size);
 

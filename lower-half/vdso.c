@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../upper-half/maps.h"
 #include "lh_abi.h"
@@ -68,6 +70,54 @@ static int rebase_relro(void *p, size_t len, uint64_t lo, uint64_t hi, int64_t d
 	return 0;
 }
 
+/* dlopen compares every file name with each loaded object's names, among them the vdso's
+ * l_libname list, whose `name` points into the vdso's string table: without this, the first
+ * dlopen in the lower half (MPICH loads hwloc and UCX plugins) reads the old vdso address.
+ * glibc's private layout, unchanged for decades: l_real, l_ns, then l_libname follow the
+ * public fields; struct libname_list starts with {name, next}. */
+struct sc_libname_list {
+	const char *name;
+	struct sc_libname_list *next;
+};
+
+static void rebase_libnames(struct link_map *lm, uint64_t lo, uint64_t hi, int64_t delta)
+{
+	struct sc_libname_list **head = (struct sc_libname_list **)((char *)(lm + 1) + 16);
+	for (struct sc_libname_list *n = *head; n; n = n->next)
+		if ((uint64_t)n->name >= lo && (uint64_t)n->name < hi)
+			n->name += delta;
+}
+
+/* Every loaded object's relocated data (RELRO and the file-backed part of writable segments,
+ * where GOTs live): glibc resolves the IFUNCs of gettimeofday/time/clock_gettime to vdso
+ * addresses, and libraries linked into the lower half (libmpich, UCX) hold them in their GOTs
+ * from before main(). */
+struct got_scan {
+	uint64_t lo, hi;
+	int64_t delta;
+	int failed;
+};
+
+static int rebase_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct got_scan *g = arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		void *start = (void *)(info->dlpi_addr + ph->p_vaddr);
+		if (info->dlpi_addr + ph->p_vaddr >= g->lo && info->dlpi_addr + ph->p_vaddr < g->hi)
+			continue; /* the vdso itself */
+		if (ph->p_type == PT_GNU_RELRO) {
+			if (rebase_relro(start, ph->p_memsz, g->lo, g->hi, g->delta))
+				g->failed = 1;
+		} else if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+			rebase_words((void *)(((uintptr_t)start + 7) & ~7UL), ph->p_filesz, g->lo,
+				     g->hi, g->delta);
+		}
+	}
+	return 0;
+}
+
 static int patch_glibc(uint64_t lo, uint64_t hi, int64_t delta, char *err, size_t errlen)
 {
 	void *ro = dlsym(RTLD_DEFAULT, "_rtld_global_ro");
@@ -92,8 +142,17 @@ static int patch_glibc(uint64_t lo, uint64_t hi, int64_t delta, char *err, size_
 				 * fields (l_map_start, l_phdr, l_info[]...) follow. 1 KiB covers them
 				 * in glibc 2.36; the block is calloc'ed so the span is readable. */
 				rebase_words(lm, 1024, lo, hi, delta);
+				rebase_libnames(lm, lo, hi, delta);
 			}
 		}
+	}
+	/* After the link_map: dl_iterate_phdr reads the vdso's program headers through it. */
+	struct got_scan g = {lo, hi, delta, 0};
+	dl_iterate_phdr(rebase_object, &g);
+	if (g.failed) {
+		snprintf(err, errlen, "cannot unprotect a RELRO segment to rebase the vdso: %s",
+			 strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -129,8 +188,10 @@ int sc_vdso_relocate(struct sc_vdso_layout *out, char *err, size_t errlen)
 	int64_t delta = (int64_t)(SC_VDSO_SLOT - s.lo);
 	for (int i = 0; i < s.nparts; i++) {
 		uint64_t len = s.part[i].end - s.part[i].start;
-		void *to = mremap((void *)s.part[i].start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				  (void *)(s.part[i].start + delta));
+		/* The system call itself: the MPICH lower half links UCX, whose mremap hook drops
+		 * the new-address argument (EINVAL with MREMAP_FIXED). */
+		void *to = (void *)syscall(SYS_mremap, s.part[i].start, len, len,
+					   MREMAP_MAYMOVE | MREMAP_FIXED, s.part[i].start + delta);
 		if (to == MAP_FAILED) {
 			snprintf(err, errlen, "cannot move the vdso block: %s", strerror(errno));
 			return -1;

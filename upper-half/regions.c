@@ -45,10 +45,13 @@ int sc_regions_init(char *err, size_t errlen)
 static int add(struct collect_state *st, const struct sc_map_entry *e, uint64_t start,
 	       uint64_t end, uint32_t extra_flags)
 {
-	if (e->shared && e->name[0] == '/') {
+	/* A read-only shared file mapping (glibc's gconv cache, locale archives) cannot differ
+	 * from a private copy, so it is saved and restored as one; a writable one would lose the
+	 * link to its file. */
+	if (e->shared && e->name[0] == '/' && (e->prot & PROT_WRITE)) {
 		snprintf(st->err, st->errlen,
-			 "cannot checkpoint the shared file mapping of %s at %#lx-%#lx (MAP_SHARED "
-			 "file mappings are not supported)",
+			 "cannot checkpoint the writable shared file mapping of %s at %#lx-%#lx "
+			 "(writable MAP_SHARED file mappings are not supported)",
 			 e->name, (unsigned long)start, (unsigned long)end);
 		return -1;
 	}

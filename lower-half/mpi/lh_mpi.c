@@ -1,0 +1,259 @@
+/* The hand-written part of an MPI lower half that does not depend on the implementation beyond
+ * its mpi.h: publishing the table into the info block (sc_lh_mpi_prepare), the service entries
+ * (time-sliced waits, nonblocking barrier, predefined handles), error code conversion and the
+ * TLS donor service that gives upper-half threads a lower-half TLS block of their own. */
+#define _GNU_SOURCE
+#if defined(SC_LH_MPICH)
+#include "lh_mpich.h"
+#else
+#error "an MPI lower half is built with -DSC_LH_MPICH (or another backend)"
+#endif
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../sc_syscall.h"
+#include "lh_mpi_hook.h"
+
+extern const struct sc_mpi_table LH_TABLE;
+
+uint64_t lh_slice_ns = 1000000;
+__thread uint64_t lh_upper_fs;
+const struct sc_mpi_upper *lh_upper;
+
+uint64_t lh_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- waits ------------------------------------------------------------------------------ */
+
+int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend)
+{
+	MPI_Status s;
+	int flag = 0, rc;
+	struct lh_slice sl;
+	lh_slice_start(&sl);
+	do {
+		rc = MPI_Test(req, &flag, status ? &s : MPI_STATUS_IGNORE);
+	} while (rc == MPI_SUCCESS && !flag && !lh_slice_over(&sl));
+	if (rc == MPI_SUCCESS && !flag) {
+		*pend = LH_OUT_request(*req);
+		return 0;
+	}
+	*pend = 0;
+	if (rc != MPI_SUCCESS)
+		return lh_err_out(rc);
+	if (status)
+		lh_status_out(status, &s, 0);
+	return 0;
+}
+
+int lh_svc_wait_slice(uint64_t *req, struct sc_abi_status *status)
+{
+	MPI_Request r = LH_IN_request(*req);
+	int rc = lh_finish(&r, status, req);
+	return *req ? SC_MPI_PENDING : rc;
+}
+
+int lh_svc_ibarrier(uint64_t comm, uint64_t *req)
+{
+	MPI_Request r;
+	if (*req) {
+		r = LH_IN_request(*req);
+	} else {
+		int rc = MPI_Ibarrier(LH_IN_comm(comm), &r);
+		if (rc != MPI_SUCCESS)
+			return lh_err_out(rc);
+	}
+	int rc = lh_finish(&r, NULL, req);
+	return *req ? SC_MPI_PENDING : rc;
+}
+
+void lh_svc_predef_fill(uint64_t *lower, uint32_t n)
+{
+	for (const struct lh_predef *p = lh_predef_table; p->abi; p++)
+		if (p->abi < n)
+			lower[p->abi] = p->lower;
+}
+
+void lh_svc_set_upper(const struct sc_mpi_upper *up)
+{
+	__atomic_store_n(&lh_upper, up, __ATOMIC_RELEASE);
+}
+
+/* ---- error codes ---------------------------------------------------------------------- */
+
+/* Detailed implementation codes (MPICH encodes where an error arose in the code) are kept here
+ * so that MPI_Error_string can still describe them; the application sees an ABI code. */
+static int err_ring[SC_ERRCODE_RING];
+static uint32_t err_next;
+
+int lh_class_out(int cls)
+{
+	for (const struct lh_errclass *e = lh_errclass_table; e->abi >= 0; e++)
+		if (e->lower == cls)
+			return e->abi;
+	return SC_ABI_ERR_OTHER;
+}
+
+int lh_err_out_slow(int rc)
+{
+	int cls;
+	if (MPI_Error_class(rc, &cls) != MPI_SUCCESS)
+		cls = MPI_ERR_OTHER;
+	int abi = lh_class_out(cls);
+	if (rc == cls)
+		return abi;
+	uint32_t i = __atomic_fetch_add(&err_next, 1, __ATOMIC_RELAXED) % SC_ERRCODE_RING;
+	err_ring[i] = rc;
+	return SC_ABI_ERRCODE_BASE + (int)i;
+}
+
+int lh_err_in(int abi)
+{
+	if (abi == 0)
+		return MPI_SUCCESS;
+	if (abi >= SC_ABI_ERRCODE_BASE && abi < SC_ABI_ERRCODE_BASE + SC_ERRCODE_RING)
+		return err_ring[abi - SC_ABI_ERRCODE_BASE];
+	for (const struct lh_errclass *e = lh_errclass_table; e->abi >= 0; e++)
+		if (e->abi == abi)
+			return e->lower;
+	return abi; /* a code of MPI_Add_error_code (not in the list yet): as is */
+}
+
+/* ---- the TLS donor service ------------------------------------------------------------ */
+
+/* Parked threads and the service use raw system calls: a parked thread's TLS block (errno
+ * included) belongs to the upper thread it was lent to. */
+static void futex_wait(uint32_t *w, uint32_t val)
+{
+	sc_sys4(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, 0);
+}
+
+static void futex_wake(uint32_t *w)
+{
+	sc_sys3(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1);
+}
+
+static struct sc_tls_service tls_svc;
+
+struct park {
+	uint64_t upper_fs;
+	uint64_t fs;
+	uint32_t ready;
+};
+
+static uint64_t fs_now(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(v));
+	return v;
+}
+
+static void *park_main(void *arg)
+{
+	struct park *p = arg;
+	static uint32_t never;
+	lh_upper_fs = p->upper_fs;
+	p->fs = fs_now();
+	__atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
+	futex_wake(&p->ready);
+	for (;;) /* never touches its TLS again: an upper thread runs on it now */
+		futex_wait(&never, 0);
+	return NULL;
+}
+
+static uint64_t new_parked_thread(uint64_t upper_fs)
+{
+	struct park p = {.upper_fs = upper_fs};
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &attr, park_main, &p);
+	pthread_attr_destroy(&attr);
+	if (rc)
+		return 0;
+	while (!__atomic_load_n(&p.ready, __ATOMIC_ACQUIRE))
+		futex_wait(&p.ready, 0);
+	return p.fs;
+}
+
+static void *tls_service_main(void *arg)
+{
+	(void)arg;
+	uint32_t seen = 0;
+	for (;;) {
+		uint32_t r;
+		while ((r = __atomic_load_n(&tls_svc.req, __ATOMIC_ACQUIRE)) == seen)
+			futex_wait(&tls_svc.req, seen);
+		seen = r;
+		tls_svc.lower_fs = new_parked_thread(tls_svc.upper_fs);
+		__atomic_store_n(&tls_svc.done, r, __ATOMIC_RELEASE);
+		futex_wake(&tls_svc.done);
+	}
+	return NULL;
+}
+
+/* ---- the hook ------------------------------------------------------------------------- */
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "splitckpt: MPI lower half: %s\n", msg);
+	exit(1);
+}
+
+static void rank_from_env(struct sc_lh_info *info)
+{
+	static const char *const names[][2] = {
+		{"PMI_RANK", "PMI_SIZE"},
+		{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+		{"PMIX_RANK", "PMIX_SIZE"},
+		{"SLURM_PROCID", "SLURM_NTASKS"},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);
+		if (r && n && *r && *n) {
+			info->rank = (uint32_t)atoi(r);
+			info->nranks = (uint32_t)atoi(n);
+			return;
+		}
+	}
+}
+
+void sc_lh_mpi_prepare(struct sc_lh_info *info)
+{
+	uint64_t inst = 0;
+	if (getrandom(&inst, sizeof inst, 0) != sizeof inst)
+		inst = lh_now_ns() ^ ((uint64_t)getpid() << 32);
+	const char *s = getenv("SPLITCKPT_MPI_SLICE_US");
+	if (s && atol(s) > 0)
+		lh_slice_ns = (uint64_t)atol(s) * 1000;
+	rank_from_env(info);
+	uint64_t fs = fs_now();
+	info->mpi_table = (uint64_t)(uintptr_t)&LH_TABLE;
+	info->mpi_main_fs = fs;
+	info->mpi_tls_service = (uint64_t)(uintptr_t)&tls_svc;
+	info->mpi_tls_upper_off = (int64_t)((uintptr_t)&lh_upper_fs - (uintptr_t)fs);
+	info->mpi_instance = inst | 1;
+
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, tls_service_main, NULL))
+		die("cannot start the TLS service thread");
+	pthread_attr_destroy(&attr);
+}
