@@ -75,13 +75,32 @@ int sc_parse_uint(const char *sub, const char *opt, const char *val, unsigned lo
 	return 0;
 }
 
-static int find_file(const char *envdir, const char *dflt_dir, const char *name, char *out,
-		     size_t outlen, char *err, size_t errlen)
+/* Where a helper file is: $ENVDIR/NAME when the variable is set (the build tree's tests set it),
+ * else next to our own executable as installed (BIN/../REL/NAME, so an installation can be
+ * moved, e.g. into a modules tree or a DESTDIR), else the configured directory. */
+static int find_file(const char *envdir, const char *rel, const char *dflt_dir, const char *name,
+		     char *out, size_t outlen, char *err, size_t errlen)
 {
-	const char *dir = sc_opt_env(NULL, envdir, dflt_dir);
-	int n = snprintf(out, outlen, "%s/%s", dir, name);
+	char self[PATH_MAX];
+	const char *env = getenv(envdir);
+	int n;
+	if (env && *env) {
+		n = snprintf(out, outlen, "%s/%s", env, name);
+	} else if (sc_self_exe(self, sizeof self) == 0 && strrchr(self, '/')) {
+		*strrchr(self, '/') = '\0';
+		char cand[PATH_MAX];
+		n = snprintf(cand, sizeof cand, "%s/../%s/%s", self, rel, name);
+		if (n > 0 && (size_t)n < sizeof cand && access(cand, R_OK) == 0 &&
+		    realpath(cand, self) && strlen(self) < outlen) {
+			strcpy(out, self);
+			return 0;
+		}
+		n = snprintf(out, outlen, "%s/%s", dflt_dir, name);
+	} else {
+		n = snprintf(out, outlen, "%s/%s", dflt_dir, name);
+	}
 	if (n < 0 || (size_t)n >= outlen) {
-		snprintf(err, errlen, "path too long: %s/%s", dir, name);
+		snprintf(err, errlen, "path too long for %s", name);
 		return -1;
 	}
 	if (access(out, R_OK) != 0) {
@@ -96,12 +115,14 @@ int sc_find_lower_half(const char *variant, char *out, size_t outlen, char *err,
 {
 	char name[64];
 	snprintf(name, sizeof name, "splitckpt-lh-%s", variant);
-	return find_file("SPLITCKPT_LIBEXECDIR", PKGLIBEXECDIR, name, out, outlen, err, errlen);
+	return find_file("SPLITCKPT_LIBEXECDIR", "libexec/" PACKAGE, PKGLIBEXECDIR, name, out,
+			 outlen, err, errlen);
 }
 
 int sc_find_runtime_lib(char *out, size_t outlen, char *err, size_t errlen)
 {
-	return find_file("SPLITCKPT_LIBDIR", LIBDIR, "libsplitckpt.so", out, outlen, err, errlen);
+	return find_file("SPLITCKPT_LIBDIR", "lib", LIBDIR, "libsplitckpt.so", out, outlen, err,
+			 errlen);
 }
 
 int sc_self_exe(char *out, size_t outlen)
