@@ -1,1 +1,21 @@
 # Tests of this area (fragment included by tests/Makefile.am; paths relative to tests/).
+# Emulated Slurm cluster (cluster/cluster.sh): smoke tests that srun an MPI program across
+# namespaced nodes, one per MPI implementation; they skip (77) where no cluster can be created.
+EXTRA_DIST += cluster/cluster.sh cluster/smoke-lib.sh cluster/smoke-mpich.sh \
+	cluster/smoke-openmpi.sh cluster/mpi_ring.c cluster/README.md
+TESTS += cluster/smoke-mpich.sh cluster/smoke-openmpi.sh
+CLEANFILES += cluster/smoke-*.out
+
+if HAVE_MPICH
+check_PROGRAMS += cluster/mpi_ring_mpich
+cluster_mpi_ring_mpich_SOURCES = cluster/mpi_ring.c
+cluster_mpi_ring_mpich_CFLAGS = $(SC_CFLAGS) $(MPICH_CFLAGS)
+cluster_mpi_ring_mpich_LDADD = $(MPICH_LIBS)
+endif
+
+if HAVE_OPENMPI
+check_PROGRAMS += cluster/mpi_ring_openmpi
+cluster_mpi_ring_openmpi_SOURCES = cluster/mpi_ring.c
+cluster_mpi_ring_openmpi_CFLAGS = $(SC_CFLAGS) $(OPENMPI_CFLAGS)
+cluster_mpi_ring_openmpi_LDADD = $(OPENMPI_LIBS)
+endif
