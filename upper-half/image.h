@@ -14,6 +14,11 @@
 #define SC_IMAGE_VERSION 1
 #define SC_PAGE_SIZE 4096UL
 #define SC_IMAGE_ARCH_X86_64 62 /* EM_X86_64 */
+#define SC_IMAGE_TRAILER_MAGIC "SCKPEND1" /* 8 bytes, no NUL stored */
+/* Sanity maxima: the writer refuses more, the reader rejects images claiming more. */
+#define SC_IMAGE_MAX_REGIONS (1u << 20) /* vm.max_map_count is 65530 by default */
+#define SC_IMAGE_MAX_THREADS (1u << 16)
+#define SC_IMAGE_MAX_RUNS (1u << 28)
 
 /* On-disk layout (all integers little-endian, structures naturally aligned, no padding holes):
  *   [header: 4096 bytes]
