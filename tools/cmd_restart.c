@@ -3,14 +3,13 @@
  * that maps the saved upper half back and resumes it. */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "lh_exec.h"
+#include "image.h"
 #include "manifest.h"
 
 #define MAX_GENERATIONS 4096
@@ -30,6 +29,28 @@ static void usage(FILE *f)
 		   "  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
 		   "  --quiet            no line on stderr for each checkpoint\n"
 		   "  --help             this text\n");
+}
+
+/* Whether generation g can be restarted here: one rank, and its image opens and validates
+ * (everything but the page data, whose checksums the restore itself verifies). */
+static int usable(const char *ckptdir, const struct sc_gen_entry *g, char *image, size_t len,
+		  char *err, size_t errlen)
+{
+	if (g->nranks != 1) {
+		snprintf(err, errlen,
+			 "generation %llu has %u ranks: restart it under the MPI launcher",
+			 (unsigned long long)g->gen, g->nranks);
+		return -1;
+	}
+	if (sc_gen_image_path(ckptdir, g->gen, 0, image, len)) {
+		snprintf(err, errlen, "checkpoint directory path too long: %s", ckptdir);
+		return -1;
+	}
+	struct sc_image img;
+	if (sc_image_open(image, &img, err, errlen))
+		return -1;
+	sc_image_close(&img);
+	return 0;
 }
 
 int cmd_restart(int argc, char **argv)
@@ -59,9 +80,9 @@ int cmd_restart(int argc, char **argv)
 			 jo.ckptdir, jo.ckptdir);
 		return SC_EXIT_FAILURE;
 	}
-	const struct sc_gen_entry *g = &gens[n - 1];
+	const struct sc_gen_entry *g = NULL;
+	char image[PATH_MAX];
 	if (jo.generation >= 0) {
-		g = NULL;
 		for (size_t i = 0; i < n; i++)
 			if (gens[i].gen == (uint64_t)jo.generation)
 				g = &gens[i];
@@ -71,17 +92,28 @@ int cmd_restart(int argc, char **argv)
 				 jo.generation, jo.ckptdir, (unsigned long long)gens[n - 1].gen);
 			return SC_EXIT_FAILURE;
 		}
-	}
-	if (g->nranks != 1) {
-		sc_error("restart", "generation %llu has %u ranks: restart it under the MPI launcher",
-			 (unsigned long long)g->gen, g->nranks);
-		return SC_EXIT_FAILURE;
-	}
-	char image[PATH_MAX];
-	sc_gen_image_path(jo.ckptdir, g->gen, 0, image, sizeof image);
-	if (access(image, R_OK)) {
-		sc_error("restart", "%s: %s", image, strerror(errno));
-		return SC_EXIT_FAILURE;
+		if (usable(jo.ckptdir, g, image, sizeof image, err, sizeof err)) {
+			sc_error("restart", "%s", err);
+			return SC_EXIT_FAILURE;
+		}
+	} else {
+		/* The newest generation whose image opens and validates (header, tables); a
+		 * damaged newest one falls back to its predecessor, saying so. */
+		for (size_t i = n; i-- > 0;) {
+			if (usable(jo.ckptdir, &gens[i], image, sizeof image, err, sizeof err) == 0) {
+				g = &gens[i];
+				break;
+			}
+			sc_error("restart", "generation %llu is not usable: %s",
+				 (unsigned long long)gens[i].gen, err);
+		}
+		if (!g) {
+			sc_error("restart", "no usable generation in %s", jo.ckptdir);
+			return SC_EXIT_FAILURE;
+		}
+		if (g != &gens[n - 1])
+			sc_error("restart", "falling back to generation %llu",
+				 (unsigned long long)g->gen);
 	}
 	char *args[] = {image, NULL};
 	return sc_lh_exec("restart", &jo, "--restore", 1, args);

@@ -127,7 +127,7 @@ sc_cmd_ok "$CK" --status
 is_running launch || fail "the job ended after a command with a wrong secret"
 
 checkpoint launch "$CK" --bcheckpoint
-older=$CKPT_GEN
+older=$CKPT_GEN older_lo=$CKPT_LO older_hi=$CKPT_HI
 wait_step launch $((CKPT_HI + 2))
 checkpoint launch "$CK" --kcheckpoint
 newest=$CKPT_GEN
@@ -151,6 +151,16 @@ for kind in flip truncate foreign; do
 	cp "$T/image.orig" "$img"
 	sc_inspect_ok "$img"
 done
+
+# ---- a plain restart skips a damaged newest generation and says so -------------------------
+cp "$img" "$T/image.orig"
+corrupt_foreign "$img"
+bg_start fallback "$T" "$SC" restart --ckptdir "$CK" --interval 0
+wait_exit fallback 0
+grep -q "falling back to generation $older" "$T/fallback.err" ||
+	fail "restart with a damaged newest generation did not fall back to $older: $(cat "$T/fallback.err")"
+assert_resumed fallback "$older_lo" "$older_hi"
+cp "$T/image.orig" "$img"
 
 # ---- nothing was lost: the repaired directory restarts and completes the reference ----------
 bg_start restart "$T" "$SC" restart --ckptdir "$CK" --interval 0
