@@ -437,15 +437,38 @@ out:
 /* SIGSYS must never be blocked in a thread that runs upper-half code: the kernel resets the
  * handler of a blocked forced signal to SIG_DFL and the process dies. So the upper half's
  * masks (sigprocmask, and the masks of its signal handlers) never include SIGSYS, and it cannot
- * install its own SIGSYS handler (we pretend it worked). */
+ * install its own SIGSYS handler (we pretend it worked). Its thread masks never block the
+ * checkpoint's suspend signal either: threads that block everything (glibc's timer helper,
+ * many worker pools) must still stop for a checkpoint. */
 #define SIGSYS_BIT (1ULL << (SIGSYS - 1))
 
-static long upper_sigprocmask(long how, const uint64_t *set, uint64_t *old, long size)
+/* The thread's mask lives in the signal frame while we emulate: sigreturn installs uc_sigmask,
+ * so changing the real mask here would be undone. Apply the call to the frame's copy. */
+static long upper_sigprocmask(ucontext_t *uc, long how, const uint64_t *set, uint64_t *old,
+			      long size)
 {
-	if (!set || how == SIG_UNBLOCK || size != 8)
-		return sc_sys4(SYS_rt_sigprocmask, how, set, old, size);
-	uint64_t s = *set & ~SIGSYS_BIT;
-	return sc_sys4(SYS_rt_sigprocmask, how, &s, old, size);
+	if (size != 8)
+		return -EINVAL;
+	uint64_t *mask = (uint64_t *)&uc->uc_sigmask;
+	uint64_t cur = *mask, req = set ? *set : 0;
+	if (set) {
+		if (how == SIG_BLOCK)
+			cur |= req;
+		else if (how == SIG_UNBLOCK)
+			cur &= ~req;
+		else if (how == SIG_SETMASK)
+			cur = req;
+		else
+			return -EINVAL;
+	}
+	if (old)
+		*old = *mask;
+	uint64_t never = SIGSYS_BIT | (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1));
+	int susp = g_info->suspend_signal;
+	if (susp > 0 && susp <= 64)
+		never |= 1ULL << (susp - 1);
+	*mask = cur & ~never;
+	return 0;
 }
 
 static long upper_sigaction(long sig, const uint64_t *act, uint64_t *old, long size)
@@ -508,7 +531,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 		r = upper_sigaction(a1, (const uint64_t *)a2, (uint64_t *)a3, a4);
 		break;
 	case SYS_rt_sigprocmask:
-		r = upper_sigprocmask(a1, (const uint64_t *)a2, (uint64_t *)a3, a4);
+		r = upper_sigprocmask(uc, a1, (const uint64_t *)a2, (uint64_t *)a3, a4);
 		break;
 	default:
 		r = sc_sys6(si->si_syscall, a1, a2, a3, a4, a5, a6);

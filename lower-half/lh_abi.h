@@ -65,7 +65,7 @@ struct sc_lh_info {
 	uint32_t coord_port;
 	uint32_t rank, nranks;
 	int32_t rank_pid; /* the rank's process; its forked children exec natively */
-	uint32_t pad2;
+	int32_t suspend_signal; /* set by libsplitckpt: the upper half may never block it */
 	char secret[72];
 	char ckptdir[1024];
 	/* The upper half's program, as /proc/self/exe should name it (the upper half keeps a

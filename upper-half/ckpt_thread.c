@@ -192,6 +192,7 @@ static void restarted(void)
 	sc_rt.quiet = (sc_rt.info->flags & SC_INFO_F_QUIET) != 0;
 	conn.fd = -1; /* the old socket does not exist in this process */
 	memcpy(sc_rt.info->exe_path, sc_rt.exe_path, sizeof sc_rt.exe_path);
+	sc_rt.info->suspend_signal = sc_rt.suspend_signal;
 	if (sc_procstate_restore(err, sizeof err)) {
 		sc_say("restart from %s failed: %s", sc_rt.info->image_path, err);
 		_exit(1);

@@ -1,4 +1,5 @@
-/* Process state the kernel keeps outside memory: open files, signal handlers, interval timers,
+/* Process state the kernel keeps outside memory: open files, signal handlers, interval timers
+ * (POSIX timers: timers.c),
  * the working directory and umask. Captured by the checkpoint thread while the application is
  * suspended (no malloc, no stdio), stored in upper-half memory so it rides in the image, and
  * put back by the restarted checkpoint thread before the application resumes. Resources that
@@ -210,32 +211,10 @@ static int refuse_children(char *err, size_t errlen)
 	return rc;
 }
 
-static int refuse_posix_timers(char *err, size_t errlen)
-{
-	int fd = open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	char buf[256];
-	ssize_t l = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (l > 0) {
-		buf[l] = '\0';
-		char *nl = strchr(buf, '\n');
-		if (nl)
-			*nl = '\0';
-		snprintf(err, errlen,
-			 "cannot checkpoint: a POSIX timer exists (%s); timer_create timers are not "
-			 "supported, setitimer/alarm are",
-			 buf);
-		return -1;
-	}
-	return 0;
-}
-
 int sc_procstate_capture(int own_fd, char *err, size_t errlen)
 {
-	if (refuse_children(err, errlen) || refuse_posix_timers(err, errlen) ||
-	    capture_fds(own_fd, err, errlen))
+	if (refuse_children(err, errlen) || capture_fds(own_fd, err, errlen) ||
+	    sc_timers_capture(err, errlen))
 		return -1;
 	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
 		memset(&ps->sa[sig], 0, sizeof ps->sa[sig]);
@@ -319,6 +298,8 @@ int sc_procstate_restore(char *err, size_t errlen)
 	for (int t = 0; t < 3; t++)
 		if (ps->timers[t].it_value.tv_sec || ps->timers[t].it_value.tv_usec)
 			setitimer(t, &ps->timers[t], NULL);
+	if (sc_timers_restore(err, errlen))
+		return -1;
 	if (chdir(ps->cwd)) {
 		snprintf(err, errlen, "cannot return to the working directory %s: %s", ps->cwd,
 			 strerror(errno));

@@ -47,6 +47,7 @@ __attribute__((constructor)) static void splitckpt_init(void)
 	sc_rt.info = info;
 	sc_rt.have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
 	sc_rt.suspend_signal = pick_suspend_signal();
+	info->suspend_signal = sc_rt.suspend_signal; /* the trap keeps it out of thread masks */
 	sc_rt.quiet = (info->flags & SC_INFO_F_QUIET) != 0;
 	memcpy(sc_rt.exe_path, info->exe_path, sizeof sc_rt.exe_path);
 	char err[1024];

@@ -41,11 +41,18 @@ int sc_suspend_all(char *err, size_t errlen);
 void sc_resume_all(void);
 /* The suspended threads, for the image (valid between suspend_all and resume_all). */
 size_t sc_suspended_threads(struct sc_image_thread *out, size_t max);
+/* After a restart, before resume_all: the new tid of the thread whose tid was old_tid at the
+ * checkpoint, or -1. */
+int sc_thread_new_tid(int old_tid);
+
+/* ---- timers.c: POSIX timers, recreated with their ids at restart ------------------------- */
+int sc_timers_capture(char *err, size_t errlen);
+int sc_timers_restore(char *err, size_t errlen);
 
 /* ---- procstate.c: kernel state of the process that memory does not hold ------------------ */
 int sc_procstate_init(char *err, size_t errlen);
 /* Captures files, signal handlers, timers, cwd and umask, and refuses what cannot be restored
- * (sockets, pipes, ptys, children, POSIX timers...), naming the resource in err. `own_fd` is
+ * (sockets, pipes, ptys, children...), naming the resource in err. `own_fd` is
  * the checkpoint thread's coordinator socket. */
 int sc_procstate_capture(int own_fd, char *err, size_t errlen);
 /* Puts the captured state back in a restarted process. */

@@ -222,3 +222,12 @@ size_t sc_suspended_threads(struct sc_image_thread *out, size_t max)
 	}
 	return n;
 }
+
+int sc_thread_new_tid(int old_tid)
+{
+	int n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (slots[i].tid == old_tid && slots[i].ctid)
+			return *(volatile int *)slots[i].ctid; /* CLONE_PARENT_SETTID wrote it */
+	return -1;
+}

@@ -1,0 +1,162 @@
+/* POSIX timers (timer_create) across a restart. /proc/self/timers lists each timer's id,
+ * signal, sigev_value, notification (to the process, to one thread, or none) and clock;
+ * timer_gettime gives what remains and the interval. At restart each timer is created again
+ * with its old id (prctl PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15+): the program's timer_t
+ * values are in its restored memory and must keep working. A timer aimed at a thread is aimed
+ * at that thread's new tid (glibc's SIGEV_THREAD timers work this way, via its helper thread). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lower-half/sc_syscall.h"
+#include "runtime.h"
+
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#endif
+#define MAX_TIMERS 256
+#define PARSE_BUF 32768
+
+enum notify { N_SIGNAL, N_THREAD, N_NONE };
+
+struct timer_rec {
+	int id, signo, clock, notify, tid;
+	uint64_t value; /* sigev_value */
+	struct itimerspec spec;
+};
+
+static struct timer_rec timers[MAX_TIMERS];
+static int ntimers;
+static char parse_buf[PARSE_BUF];
+
+/* Kernel's struct sigevent for SIGEV_THREAD_ID: value, signo, notify, then the tid. */
+struct ksigevent {
+	uint64_t value;
+	int signo, notify, tid;
+	int pad[11];
+};
+
+static int clock_supported(int clock)
+{
+	return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME ||
+	       clock == CLOCK_TAI;
+}
+
+/* One "key: value" block per timer; the fields arrive in the order ID, signal, notify,
+ * ClockID. Lines are untrusted text: every number is parsed with its bounds checked. */
+static int parse_timers(const char *text, char *err, size_t errlen)
+{
+	ntimers = 0;
+	struct timer_rec *t = NULL;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char l[256];
+		snprintf(l, sizeof l, "%.*s", (int)(len < sizeof l ? len : sizeof l - 1), line);
+		line += len + (nl ? 1 : 0);
+		char kind[16], who[8];
+		if (!strncmp(l, "ID: ", 4)) {
+			if (ntimers >= MAX_TIMERS) {
+				snprintf(err, errlen, "more than %d POSIX timers", MAX_TIMERS);
+				return -1;
+			}
+			t = &timers[ntimers++];
+			memset(t, 0, sizeof *t);
+			t->id = atoi(l + 4);
+		} else if (!t) {
+			continue;
+		} else if (sscanf(l, "signal: %d/%lx", &t->signo, (unsigned long *)&t->value) ==
+			   2) {
+		} else if (sscanf(l, "notify: %15[a-z]/%7[a-z].%d", kind, who, &t->tid) == 3) {
+			/* "signal/pid.N", "signal/tid.N" (SIGEV_THREAD_ID), "none/pid.N" */
+			t->notify = !strcmp(kind, "none")  ? N_NONE
+				    : !strcmp(who, "tid") ? N_THREAD
+							  : N_SIGNAL;
+		} else if (sscanf(l, "ClockID: %d", &t->clock) == 1 && !clock_supported(t->clock)) {
+			snprintf(err, errlen,
+				 "cannot checkpoint POSIX timer %d: its clock %d (a CPU-time clock?) "
+				 "is not supported",
+				 t->id, t->clock);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int sc_timers_capture(char *err, size_t errlen)
+{
+	int fd = open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ntimers = 0;
+		return 0; /* no CONFIG_CHECKPOINT_RESTORE: no timers can be listed, none restored */
+	}
+	size_t n = 0;
+	ssize_t r;
+	while (n < PARSE_BUF - 1 && (r = read(fd, parse_buf + n, PARSE_BUF - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	parse_buf[n] = '\0';
+	if (parse_timers(parse_buf, err, errlen))
+		return -1;
+	for (int i = 0; i < ntimers; i++)
+		if (sc_sys2(SYS_timer_gettime, timers[i].id, &timers[i].spec) < 0) {
+			snprintf(err, errlen, "cannot read POSIX timer %d", timers[i].id);
+			return -1;
+		}
+	return 0;
+}
+
+int sc_timers_restore(char *err, size_t errlen)
+{
+	if (ntimers == 0)
+		return 0;
+	if (prctl(PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0)) {
+		snprintf(err, errlen,
+			 "cannot recreate POSIX timers with their ids (prctl "
+			 "PR_TIMER_CREATE_RESTORE_IDS needs Linux 6.15): %s",
+			 strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; i < ntimers && !rc; i++) {
+		struct timer_rec *t = &timers[i];
+		struct ksigevent sev;
+		memset(&sev, 0, sizeof sev);
+		sev.value = t->value;
+		sev.signo = t->signo;
+		sev.notify = t->notify == N_NONE     ? SIGEV_NONE
+			     : t->notify == N_THREAD ? SIGEV_THREAD_ID
+						     : SIGEV_SIGNAL;
+		if (t->notify == N_THREAD) {
+			sev.tid = sc_thread_new_tid(t->tid);
+			if (sev.tid <= 0) {
+				snprintf(err, errlen,
+					 "POSIX timer %d was aimed at thread %d, which was not "
+					 "restored",
+					 t->id, t->tid);
+				rc = -1;
+				break;
+			}
+		}
+		int id = t->id;
+		long r = sc_sys3(SYS_timer_create, t->clock, &sev, &id);
+		if (r < 0 || id != t->id) {
+			snprintf(err, errlen, "cannot recreate POSIX timer %d: %s", t->id,
+				 strerror(r < 0 ? (int)-r : EEXIST));
+			rc = -1;
+		} else if (sc_sys4(SYS_timer_settime, id, 0, &t->spec, 0) < 0) {
+			snprintf(err, errlen, "cannot re-arm POSIX timer %d", t->id);
+			rc = -1;
+		}
+	}
+	prctl(PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0);
+	return rc;
+}
