@@ -204,7 +204,7 @@ e2e_on_exit() {
 # ---- the test programs ------------------------------------------------------------------
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
-E2E_ALL_PROGS=(state threads omp python)
+E2E_ALL_PROGS=(state threads omp python timers)
 
 # prog_cmd PROG STEPS: sets the array E2E_CMD to the command line running PROG for STEPS steps.
 # state writes state.out in its working directory (compared as well, see prog_outfile).
@@ -215,6 +215,7 @@ prog_cmd() {
 	threads) E2E_CMD=("$E2E_PROGDIR/threads" "$steps" "$E2E_DELAY_MS") ;;
 	omp) E2E_CMD=("$E2E_PROGDIR/omp" "$steps" "$E2E_DELAY_MS") ;;
 	python) E2E_CMD=("$E2E_PYTHON" "$E2E_SRCDIR/progs/script.py" "$steps" "$E2E_DELAY_MS") ;;
+	timers) E2E_CMD=("$E2E_PROGDIR/timers" "$steps" "$E2E_DELAY_MS") ;;
 	*) fail "internal: unknown test program '$prog'" ;;
 	esac
 	[[ -x ${E2E_CMD[0]} ]] || fail "test program ${E2E_CMD[0]} not found (make check builds it)"
