@@ -235,6 +235,7 @@ static int restore(const char *image, struct sc_lh_info *info, int have_fsgsbase
 	if (sc_image_open(image, &img, err, sizeof err))
 		die(err);
 	fill_job_settings(info);
+	record_inherited_fds(info); /* the new environment's, like stdin/stdout/stderr */
 	info->restarted = 1;
 	info->restart_count = 1;
 	info->restored_generation = img.hdr.generation;

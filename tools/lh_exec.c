@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "coord_start.h"
+#include "lh_variant.h"
 
 /* "--name VALUE" or "--name=VALUE"; returns the value or NULL if argv[*i] is not --name. */
 static const char *opt_value(const char *sub, int argc, char **argv, int *i, const char *name,
@@ -123,7 +124,11 @@ int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, i
 	       char **args)
 {
 	char err[2048], lh[PATH_MAX], runtime[PATH_MAX];
-	if (sc_find_lower_half("serial", lh, sizeof lh, err, sizeof err) ||
+	/* MPI programs (linked by splitckpt-mpicc) need the lower half of an MPI implementation;
+	 * see lh_variant.c. Everything else runs on the serial one. */
+	char variant[32];
+	sc_lh_variant(mode, nargs > 0 ? args[0] : NULL, variant, sizeof variant);
+	if (sc_find_lower_half(variant, lh, sizeof lh, err, sizeof err) ||
 	    sc_find_runtime_lib(runtime, sizeof runtime, err, sizeof err)) {
 		sc_error(sub, "%s", err);
 		return SC_EXIT_FAILURE;

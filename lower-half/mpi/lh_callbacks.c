@@ -50,7 +50,8 @@ static void call_user_op(int slot, void *in, void *inout, int *len, MPI_Datatype
 	__asm__ volatile("mov %%fs:0, %0" : "=r"(lfs));
 	/* From here to the switch back: no access to the lower half's TLS (no errno, no libc). */
 	sc_set_fs(have_fsgsbase, ufs);
-	void *vdt = (void *)(uintptr_t)lh_upper->vh_from_lower(SC_VK_DATATYPE, LH_OUT_datatype(*dt));
+	void *vdt =
+	    (void *)(uintptr_t)lh_upper->vh_from_lower(SC_VK_DATATYPE, LH_OUT_datatype(*dt));
 	fn(in, inout, len, &vdt);
 	sc_set_fs(have_fsgsbase, lfs);
 }
@@ -62,7 +63,8 @@ static void call_user_op(int slot, void *in, void *inout, int *len, MPI_Datatype
 		call_user_op((i), a, b, l, d);                                                     \
 	}
 #define T4(n, i) T1(n##0, 4 * (i)) T1(n##1, 4 * (i) + 1) T1(n##2, 4 * (i) + 2) T1(n##3, 4 * (i) + 3)
-#define T16(n, i) T4(n##0, 4 * (i)) T4(n##1, 4 * (i) + 1) T4(n##2, 4 * (i) + 2) T4(n##3, 4 * (i) + 3)
+#define T16(n, i)                                                                                  \
+	T4(n##0, 4 * (i)) T4(n##1, 4 * (i) + 1) T4(n##2, 4 * (i) + 2) T4(n##3, 4 * (i) + 3)
 #define T64(n, i)                                                                                  \
 	T16(n##0, 4 * (i)) T16(n##1, 4 * (i) + 1) T16(n##2, 4 * (i) + 2) T16(n##3, 4 * (i) + 3)
 T64(a0, 0)

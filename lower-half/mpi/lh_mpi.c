@@ -217,10 +217,10 @@ static void die(const char *msg)
 static void rank_from_env(struct sc_lh_info *info)
 {
 	static const char *const names[][2] = {
-		{"PMI_RANK", "PMI_SIZE"},
-		{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
-		{"PMIX_RANK", "PMIX_SIZE"},
-		{"SLURM_PROCID", "SLURM_NTASKS"},
+	    {"PMI_RANK", "PMI_SIZE"},
+	    {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+	    {"PMIX_RANK", "PMIX_SIZE"},
+	    {"SLURM_PROCID", "SLURM_NTASKS"},
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);

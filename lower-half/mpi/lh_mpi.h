@@ -29,16 +29,16 @@ static inline int lh_rank_in(int r)
 {
 	if (__builtin_expect(r >= 0, 1))
 		return r;
-	return r == SC_ABI_ANY_SOURCE ? MPI_ANY_SOURCE
+	return r == SC_ABI_ANY_SOURCE  ? MPI_ANY_SOURCE
 	       : r == SC_ABI_PROC_NULL ? MPI_PROC_NULL
-	       : r == SC_ABI_ROOT	 ? MPI_ROOT
-					 : r;
+	       : r == SC_ABI_ROOT      ? MPI_ROOT
+				       : r;
 }
 static inline int lh_rank_out(int r)
 {
 	if (__builtin_expect(r >= 0, 1))
 		return r;
-	return r == MPI_ANY_SOURCE ? SC_ABI_ANY_SOURCE
+	return r == MPI_ANY_SOURCE  ? SC_ABI_ANY_SOURCE
 	       : r == MPI_PROC_NULL ? SC_ABI_PROC_NULL
 	       : r == MPI_ROOT	    ? SC_ABI_ROOT
 	       : r == MPI_UNDEFINED ? SC_ABI_UNDEFINED
@@ -165,7 +165,7 @@ static inline void lh_tmp_free(void *small, void *p)
 int lh_cb_user_op_get(void *upper_fn); /* slot, or -1 if all are taken */
 MPI_User_function *lh_cb_user_op_fn(int slot);
 void lh_cb_user_op_done(int slot, int rc, MPI_Op op); /* after MPI_Op_create */
-void lh_on_free_op(MPI_Op op);			       /* after MPI_Op_free: the slot is free again */
+void lh_on_free_op(MPI_Op op); /* after MPI_Op_free: the slot is free again */
 /* Kinds whose freeing needs no lower-half bookkeeping. */
 #define lh_on_free_comm(h) ((void)(h))
 #define lh_on_free_group(h) ((void)(h))

@@ -40,7 +40,7 @@ struct sc_abi_status {
 #define SC_ERRCODE_RING 1024
 
 /* Return codes of table functions that are not MPI errors (never seen by applications). */
-#define SC_MPI_PENDING 0x7ffffff0 /* the time slice ended before completion: call again */
+#define SC_MPI_PENDING 0x7ffffff0  /* the time slice ended before completion: call again */
 #define SC_MPI_E_UNIMPL 0x7ffffff1 /* this lower half does not implement the function */
 #define SC_MPI_E_NOMEM 0x7ffffff2  /* the crossing could not allocate a temporary array */
 
@@ -55,8 +55,8 @@ struct sc_mpi_upper {
 struct sc_mpi_service {
 	uint64_t list_hash; /* SC_MPI_LIST_HASH of the list the lower half was generated from */
 	uint32_t nfuncs;
-	uint32_t table_size;	 /* sizeof(struct sc_mpi_table) */
-	const char *impl; /* "MPICH 4.0.2": for messages */
+	uint32_t table_size; /* sizeof(struct sc_mpi_table) */
+	const char *impl;    /* "MPICH 4.0.2": for messages */
 	/* Continues a blocking call that became a pending request (via= functions): tests it for
 	 * one time slice. 0 or an ABI error when done (status filled unless NULL, *req zeroed),
 	 * SC_MPI_PENDING when the slice ended first. */

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Builds bench/pingpong.c natively (mpicc.mpich) and with splitckpt-mpicc, runs both with 2
+# ranks under mpiexec.hydra in the same session, alternating (ROUNDS times, default 5), and
+# prints the median latencies and the ratio splitckpt/native per size. Goals: <= 1.10 at 8 B,
+# <= 1.02 at 1 MiB. Usage: run-pingpong.sh [ROUNDS]; SC_BUILDDIR / SC_SRCDIR name the trees.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+SC_SRCDIR=${SC_SRCDIR:-$(dirname "$here")}
+SC_BUILDDIR=${SC_BUILDDIR:-$PWD/..}
+rounds=${1:-5}
+mpiexec=$(command -v mpiexec.hydra) && command -v mpicc.mpich >/dev/null &&
+	[ -x "$SC_BUILDDIR/lower-half/splitckpt-lh-mpich" ] ||
+	{ echo "run-pingpong: skipped (needs MPICH and its lower half)"; exit 0; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/sc-pingpong.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$SC_BUILDDIR/lower-half}
+export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$SC_BUILDDIR/upper-half/.libs}
+export SPLITCKPT_MPICC_INCDIR=${SPLITCKPT_MPICC_INCDIR:-$SC_SRCDIR/include}
+export SPLITCKPT_MPICC_LIBDIR=${SPLITCKPT_MPICC_LIBDIR:-$SC_BUILDDIR/wrappers/.libs}
+mpicc.mpich -O2 -o "$work/native" "$here/pingpong.c"
+"$SC_BUILDDIR/tools/splitckpt-mpicc" -O2 -o "$work/sc" "$here/pingpong.c"
+for r in $(seq "$rounds"); do
+	"$mpiexec" -n 2 "$work/native" >"$work/native.$r"
+	"$mpiexec" -n 2 "$SC_BUILDDIR/tools/splitckpt" launch --quiet --ckptdir "$work/ckpt" \
+		"$work/sc" >"$work/sc.$r"
+done
+# median over rounds of each round's median
+python3 - "$work" "$rounds" <<'PY'
+import statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def load(kind):
+    runs = []
+    for r in range(1, rounds + 1):
+        d = {}
+        for line in open(f"{work}/{kind}.{r}"):
+            k, size, us = line.split()
+            d[(k, int(size))] = float(us)
+        runs.append(d)
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+nat, sc = load("native"), load("sc")
+print(f"{'measurement':<22}{'native us':>12}{'splitckpt us':>14}{'ratio':>8}")
+for key in nat:
+    kind, size = key
+    label = f"{kind} {size} B" if kind != "comm_rank" else "MPI_Comm_rank call"
+    print(f"{label:<22}{nat[key]:>12.4f}{sc[key]:>14.4f}{sc[key] / nat[key]:>8.2f}")
+d = sc[("comm_rank", 0)] - nat[("comm_rank", 0)]
+print(f"crossing cost (MPI_Comm_rank, splitckpt - native): {d * 1000:.1f} ns per call")
+PY

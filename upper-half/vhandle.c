@@ -1,0 +1,289 @@
+/* Virtual MPI handles (see vhandle.h): the predefined table and its reverse map, objects with
+ * creation records kept in creation order for replay, and requests, which are created and freed
+ * on every nonblocking call and so come from per-thread free lists of slab-allocated objects
+ * that a checkpoint can still enumerate. */
+#define _GNU_SOURCE
+#include "vhandle.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sc_mpi_table.h"
+
+uint64_t sc_vh_predef[SC_VH_PREDEF_MAX];
+extern const uint8_t sc_vh_predef_kind[SC_VH_PREDEF_MAX]; /* SC_VK_* + 1, 0: none (generated) */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sc_vobj *first, *last; /* creation order */
+
+/* ---- reverse map: (kind, lower) -> application handle ------------------------------------- */
+
+#define PREDEF_HASH 2048 /* open addressing; ~110 predefined handles */
+#define OBJ_HASH 4096	 /* chained, live objects only */
+struct predef_rev {
+	uint64_t lower;
+	uint16_t abi;  /* 0: empty */
+	uint16_t kind; /* SC_VK_* */
+};
+static struct predef_rev prev_tab[PREDEF_HASH];
+static struct sc_vobj *obj_hash[OBJ_HASH];
+
+static inline uint32_t hash(uint32_t kind, uint64_t lower)
+{
+	uint64_t x = (lower ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(x >> 40);
+}
+
+void sc_vh_load_predef(void (*fill)(uint64_t *lower, uint32_t n))
+{
+	memset(sc_vh_predef, 0, sizeof sc_vh_predef);
+	fill(sc_vh_predef, SC_VH_PREDEF_MAX);
+	memset(prev_tab, 0, sizeof prev_tab);
+	/* The NULL handles go first: where an implementation lacks a type it often defines it as
+	 * its NULL, and the reverse of that value must be the NULL. */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t v = 1; v < SC_VH_PREDEF_MAX; v++) {
+			uint32_t k = sc_vh_predef_kind[v];
+			if (!k || !sc_vh_predef[v] || (pass == 0) != (sc_vk_null[k - 1] == v))
+				continue;
+			uint32_t i = hash(k - 1, sc_vh_predef[v]) % PREDEF_HASH;
+			while (prev_tab[i].abi &&
+			       !(prev_tab[i].kind == k - 1 && prev_tab[i].lower == sc_vh_predef[v]))
+				i = (i + 1) % PREDEF_HASH;
+			if (!prev_tab[i].abi)
+				prev_tab[i] = (struct predef_rev){sc_vh_predef[v], (uint16_t)v,
+								  (uint16_t)(k - 1)};
+		}
+}
+
+static void hash_insert(struct sc_vobj *o)
+{
+	uint32_t i = hash(o->kind, o->lower) % OBJ_HASH;
+	o->hnext = obj_hash[i];
+	obj_hash[i] = o;
+}
+
+static void hash_remove(struct sc_vobj *o)
+{
+	for (struct sc_vobj **p = &obj_hash[hash(o->kind, o->lower) % OBJ_HASH]; *p;
+	     p = &(*p)->hnext)
+		if (*p == o) {
+			*p = o->hnext;
+			return;
+		}
+}
+
+uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower)
+{
+	for (uint32_t i = hash(kind, lower) % PREDEF_HASH; prev_tab[i].abi;
+	     i = (i + 1) % PREDEF_HASH)
+		if (prev_tab[i].kind == kind && prev_tab[i].lower == lower)
+			return prev_tab[i].abi;
+	uint64_t h = kind < SC_VK_COUNT ? sc_vk_null[kind] : 0;
+	pthread_mutex_lock(&lock);
+	for (struct sc_vobj *o = obj_hash[hash(kind, lower) % OBJ_HASH]; o; o = o->hnext)
+		if (o->kind == kind && o->lower == lower) {
+			h = (uint64_t)(uintptr_t)o;
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+	return h;
+}
+
+/* ---- objects ----------------------------------------------------------------------------- */
+
+static struct sc_vobj *as_obj(uint64_t h)
+{
+	return h >= SC_VH_PREDEF_MAX ? (struct sc_vobj *)(uintptr_t)h : NULL;
+}
+
+/* Drops one reference; an object nobody names any more leaves the replay list, and so may the
+ * parents its record kept alive (recursion depth = length of a chain of creations). */
+static void unref_locked(struct sc_vobj *o)
+{
+	if (!o || --o->refs)
+		return;
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		first = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	else
+		last = o->prev;
+	for (int i = 0; i < o->nargs; i++)
+		if (o->refmask & (1u << i))
+			unref_locked(as_obj(o->args[i]));
+	free(o);
+}
+
+void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
+		uint32_t refmask)
+{
+	if (lower == sc_vh_predef[sc_vk_null[kind]])
+		return (void *)(uintptr_t)sc_vk_null[kind];
+	struct sc_vobj *o = calloc(1, sizeof *o);
+	if (!o) {
+		static const char m[] = "splitckpt: out of memory for an MPI handle\n";
+		(void)!write(2, m, sizeof m - 1);
+		abort();
+	}
+	o->lower = lower;
+	o->kind = kind;
+	o->flags = SC_VOBJ_LIVE;
+	o->fn = fn;
+	o->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
+	o->refmask = (uint8_t)refmask;
+	o->refs = 1;
+	for (int i = 0; i < o->nargs; i++)
+		o->args[i] = args[i];
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < o->nargs; i++) {
+		struct sc_vobj *p = (refmask & (1u << i)) ? as_obj(args[i]) : NULL;
+		if (p)
+			p->refs++;
+	}
+	o->prev = last;
+	if (last)
+		last->next = o;
+	else
+		first = o;
+	last = o;
+	hash_insert(o);
+	pthread_mutex_unlock(&lock);
+	return o;
+}
+
+void sc_vh_set_lower(void *h, uint64_t lower)
+{
+	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)h);
+	if (!o || o->lower == lower)
+		return;
+	pthread_mutex_lock(&lock);
+	hash_remove(o);
+	o->lower = lower;
+	hash_insert(o);
+	pthread_mutex_unlock(&lock);
+}
+
+void sc_vh_free(uint32_t kind, void *h)
+{
+	(void)kind;
+	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)h);
+	if (!o)
+		return;
+	pthread_mutex_lock(&lock);
+	/* Out of the reverse map now: the implementation may reuse the lower value at once. */
+	hash_remove(o);
+	o->flags = (o->flags & ~SC_VOBJ_LIVE) | SC_VOBJ_FREED;
+	unref_locked(o);
+	pthread_mutex_unlock(&lock);
+}
+
+struct sc_vobj *sc_vh_first(void)
+{
+	return first;
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+#define SLAB_OBJS 64
+struct slab {
+	struct slab *next;
+	struct sc_vobj objs[SLAB_OBJS];
+};
+static struct slab *slabs; /* every slab ever allocated: a checkpoint scans them */
+static __thread struct sc_vobj *req_free __attribute__((tls_model("initial-exec")));
+
+static void refill(void)
+{
+	struct slab *s = calloc(1, sizeof *s);
+	if (!s) {
+		static const char m[] = "splitckpt: out of memory for MPI requests\n";
+		(void)!write(2, m, sizeof m - 1);
+		abort();
+	}
+	for (int i = 0; i < SLAB_OBJS; i++) {
+		s->objs[i].kind = SC_VK_REQUEST;
+		s->objs[i].next = i + 1 < SLAB_OBJS ? &s->objs[i + 1] : NULL;
+	}
+	pthread_mutex_lock(&lock);
+	s->next = slabs;
+	slabs = s;
+	pthread_mutex_unlock(&lock);
+	req_free = &s->objs[0];
+}
+
+void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args)
+{
+	if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]])
+		return (void *)(uintptr_t)sc_vk_null[SC_VK_REQUEST];
+	if (__builtin_expect(!req_free, 0))
+		refill();
+	struct sc_vobj *o = req_free;
+	req_free = o->next;
+	o->lower = lower;
+	o->fn = fn;
+	o->nargs = (uint8_t)nargs;
+	for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++)
+		o->args[i] = args[i];
+	__atomic_store_n(&o->flags, SC_VOBJ_LIVE, __ATOMIC_RELEASE);
+	return o;
+}
+
+static inline void req_release(struct sc_vobj *o)
+{
+	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
+	o->next = req_free; /* onto this thread's list, whoever allocated it */
+	req_free = o;
+}
+
+void sc_vh_req_update(void **slot, uint64_t lower)
+{
+	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)*slot);
+	if (!o)
+		return;
+	if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]]) {
+		req_release(o);
+		*slot = (void *)(uintptr_t)sc_vk_null[SC_VK_REQUEST];
+	} else {
+		o->lower = lower; /* a persistent request stays, possibly renamed */
+	}
+}
+
+void sc_vh_req_arr_update(void **arr, const uint64_t *lower, int n)
+{
+	for (int i = 0; i < n; i++)
+		sc_vh_req_update(&arr[i], lower[i]);
+}
+
+void sc_vh_req_foreach(void (*fn)(struct sc_vobj *o, void *arg), void *arg)
+{
+	pthread_mutex_lock(&lock);
+	for (struct slab *s = slabs; s; s = s->next)
+		for (int i = 0; i < SLAB_OBJS; i++)
+			if (__atomic_load_n(&s->objs[i].flags, __ATOMIC_ACQUIRE) & SC_VOBJ_LIVE)
+				fn(&s->objs[i], arg);
+	pthread_mutex_unlock(&lock);
+}
+
+/* ---- arrays -------------------------------------------------------------------------------- */
+
+uint64_t *sc_vh_arr_lower(uint64_t *small, int nsmall, void *const *h, int n)
+{
+	uint64_t *p = small;
+	if (n > nsmall && !(p = malloc((size_t)n * sizeof *p)))
+		return NULL;
+	for (int i = 0; i < n; i++)
+		p[i] = sc_vh_lower(h[i]);
+	return p;
+}
+
+void sc_vh_arr_done(uint64_t *small, uint64_t *p)
+{
+	if (p != small)
+		free(p);
+}

@@ -1,0 +1,81 @@
+/* Virtual MPI handles of the upper half. A predefined handle is its small ABI value and maps
+ * through sc_vh_predef[] (filled from the lower half, again after every restart); any other
+ * handle points to a struct sc_vobj in upper-half memory, which a checkpoint saves and a restart
+ * restores at the same address, so the application's handles never change. Each object keeps
+ * the lower handle it stands for and how it was created, so a restart can replay its creation. */
+#ifndef SPLITCKPT_VHANDLE_H
+#define SPLITCKPT_VHANDLE_H
+
+#include <stdint.h>
+
+#define SC_VH_PREDEF_MAX 1024 /* every predefined ABI handle is below this */
+#define SC_VH_MAX_ARGS 8      /* recorded creation arguments */
+
+enum {
+	SC_VOBJ_LIVE = 1,  /* the application holds it */
+	SC_VOBJ_FREED = 2, /* freed by the application, kept because a record names it */
+};
+
+struct sc_vobj {
+	uint64_t lower; /* first field: translating a handle is one load */
+	uint32_t kind;	/* SC_VK_* */
+	uint32_t flags; /* SC_VOBJ_* */
+	/* The creation record: the creating function (SC_FN_*) and its input arguments, virtual
+	 * handles included as the application passed them (bit i of refmask: args[i] is a handle
+	 * whose object this record keeps alive). Replayed in creation order at restart. */
+	uint16_t fn;
+	uint8_t nargs;
+	uint8_t refmask;
+	uint32_t refs; /* the application's reference + records naming this object */
+	uint64_t args[SC_VH_MAX_ARGS];
+	struct sc_vobj *prev, *next; /* all objects but requests, in creation order */
+	struct sc_vobj *hnext;	     /* reverse (lower -> virtual) hash chain */
+	/* Per-communicator bookkeeping for the checkpoint quiesce/drain (later issue). */
+	uint64_t coll_count, p2p_sent, p2p_recvd;
+};
+
+extern uint64_t sc_vh_predef[SC_VH_PREDEF_MAX];
+extern const uint64_t sc_vk_null[]; /* ABI NULL handle per kind (generated) */
+
+/* The lower handle of a virtual handle of any kind: O(1), one load either way. */
+static inline uint64_t sc_vh_lower(const void *h)
+{
+	uintptr_t v = (uintptr_t)h;
+	if (v < SC_VH_PREDEF_MAX)
+		return sc_vh_predef[v];
+	return ((const struct sc_vobj *)v)->lower;
+}
+
+/* Loads the predefined table of a (new) lower half; rebuilds the reverse map. */
+void sc_vh_load_predef(void (*fill)(uint64_t *lower, uint32_t n));
+
+/* A new object for `lower` created by `fn` with `nargs` recorded arguments; returns the
+ * application's handle: the kind's ABI NULL if the lower half returned its NULL. Never fails
+ * (aborts with a message when out of memory: the handle would otherwise leak in MPI). */
+void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
+		uint32_t refmask);
+void sc_vh_set_lower(void *h, uint64_t lower);
+/* The application freed h (a no-op for predefined handles). */
+void sc_vh_free(uint32_t kind, void *h);
+/* The application's handle for a lower handle (callbacks, functions returning existing
+ * objects): the ABI constant, a live object, or NULL of the kind if unknown. */
+uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower);
+
+/* ---- requests: short-lived, allocated without locks from per-thread lists ------------------ */
+void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args);
+/* After a call that may have completed *slot: lower is what the lower half left in its place. */
+void sc_vh_req_update(void **slot, uint64_t lower);
+void sc_vh_req_arr_update(void **arr, const uint64_t *lower, int n);
+/* Calls fn for every live request (checkpoint drain; all user threads quiesced). */
+void sc_vh_req_foreach(void (*fn)(struct sc_vobj *o, void *arg), void *arg);
+
+/* ---- arrays of handles ------------------------------------------------------------------- */
+/* The lower handles of h[0..n), in `small` when n <= nsmall, else in malloc'd memory (NULL if
+ * that fails). sc_vh_arr_done releases it. */
+uint64_t *sc_vh_arr_lower(uint64_t *small, int nsmall, void *const *h, int n);
+void sc_vh_arr_done(uint64_t *small, uint64_t *p);
+
+/* Objects (not requests) in creation order, for replay and for tests. */
+struct sc_vobj *sc_vh_first(void);
+
+#endif
