@@ -161,7 +161,9 @@ static void phase_write(const struct sc_msg *req)
 	}
 	uint64_t t0 = now_ns();
 	int r = write_image(path, gen, n + 1, &stats, err, sizeof err);
-	ack(req, r ? -1 : 0, r ? 0 : stats.bytes_written, now_ns() - t0, r ? err : NULL);
+	/* On success the text names the program, for MANIFEST and `command --list`. */
+	ack(req, r ? -1 : 0, r ? 0 : stats.bytes_written, now_ns() - t0,
+	    r ? err : sc_rt.exe_path);
 }
 
 static void finish_checkpoint(const struct sc_msg *done)
