@@ -369,7 +369,8 @@ static long upper_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long fl
 	if (nl == 0 || nl < newlen)
 		return -EINVAL;
 	if (!in_alloc_zone(old, ol ? ol : PAGE)) {
-		if (touches_arena(old, ol) || ((flags & MREMAP_FIXED) && touches_arena(newaddr, nl)))
+		if (touches_arena(old, ol) ||
+		    ((flags & MREMAP_FIXED) && touches_arena(newaddr, nl)))
 			return -EINVAL;
 		/* Outside the arena (non-PIE data): keep it outside. */
 		return sc_sys5(SYS_mremap, old, oldlen, newlen, flags & ~MREMAP_MAYMOVE, newaddr);
@@ -562,10 +563,9 @@ int sc_arena_trap_install(char *err, size_t errlen)
 		ARCH = offsetof(struct seccomp_data, arch),
 	};
 	/* System calls of the upper half that are emulated. */
-	static const int trapped[] = {SYS_mmap,		  SYS_munmap,	    SYS_mremap,
-				      SYS_brk,		  SYS_execve,	    SYS_execveat,
-				      SYS_readlink,	  SYS_readlinkat,   SYS_rt_sigaction,
-				      SYS_rt_sigprocmask};
+	static const int trapped[] = {
+	    SYS_mmap,	  SYS_munmap,	SYS_mremap,	SYS_brk,	  SYS_execve,
+	    SYS_execveat, SYS_readlink, SYS_readlinkat, SYS_rt_sigaction, SYS_rt_sigprocmask};
 	enum { NT = sizeof trapped / sizeof trapped[0] };
 	struct sock_filter f[16 + NT];
 	size_t n = 0;

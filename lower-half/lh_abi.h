@@ -16,10 +16,10 @@
 #define SC_ARENA_IP_HI_HI 0x2000U /* (SC_ARENA_END >> 32) */
 
 /* Fixed slots at the bottom of the arena, never handed to the upper half's mmaps. */
-#define SC_INFO_ADDR SC_ARENA_BASE                  /* struct sc_lh_info, lower half owned */
-#define SC_INFO_SIZE 0x10000UL                      /* 64 KiB */
+#define SC_INFO_ADDR SC_ARENA_BASE		    /* struct sc_lh_info, lower half owned */
+#define SC_INFO_SIZE 0x10000UL			    /* 64 KiB */
 #define SC_VDSO_SLOT (SC_ARENA_BASE + 0x100000UL)   /* [vvar..vdso] moved here */
-#define SC_VDSO_SLOT_SIZE 0x100000UL                /* 1 MiB reserved for it */
+#define SC_VDSO_SLOT_SIZE 0x100000UL		    /* 1 MiB reserved for it */
 #define SC_ALLOC_BASE (SC_ARENA_BASE + 0x1000000UL) /* upper-half mappings from here up */
 
 /* auxv entry in the upper half's auxiliary vector whose value is SC_INFO_ADDR; its presence
@@ -46,7 +46,7 @@ struct sc_lh_range {
 struct sc_lh_info {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t restarted;     /* 0 at launch, 1 after a restart */
+	uint32_t restarted;	/* 0 at launch, 1 after a restart */
 	uint64_t restart_count; /* incremented at every restart */
 	uint64_t restored_generation;
 	/* The allocator's table of upper-half ranges (lower-half memory, not saved by address). */
@@ -64,7 +64,7 @@ struct sc_lh_info {
 	char coord_host[256];
 	uint32_t coord_port;
 	uint32_t rank, nranks;
-	int32_t rank_pid; /* the rank's process; its forked children exec natively */
+	int32_t rank_pid;	/* the rank's process; its forked children exec natively */
 	int32_t suspend_signal; /* set by libsplitckpt: the upper half may never block it */
 	char secret[72];
 	char ckptdir[1024];
@@ -90,10 +90,10 @@ struct sc_lh_info {
 	/* Filled by an MPI lower half (lower-half/mpi/lh_mpi.c) before it enters or restores the
 	 * upper half; all zero in the serial one. The addresses are the lower half's and valid for
 	 * this instance only: the upper half rebinds when mpi_instance changes (at restart). */
-	uint64_t mpi_instance;	    /* nonzero, different in every lower-half instance */
-	uint64_t mpi_table;	    /* const struct sc_mpi_table * (wrappers/gen.py) */
-	uint64_t mpi_main_fs;	    /* FS base of the lower main thread: the process's main thread */
-	uint64_t mpi_tls_service;   /* struct sc_tls_service *: TLS for other upper threads */
+	uint64_t mpi_instance;	   /* nonzero, different in every lower-half instance */
+	uint64_t mpi_table;	   /* const struct sc_mpi_table * (wrappers/gen.py) */
+	uint64_t mpi_main_fs;	   /* FS base of the lower main thread: the process's main thread */
+	uint64_t mpi_tls_service;  /* struct sc_tls_service *: TLS for other upper threads */
 	int64_t mpi_tls_upper_off; /* lower FS base + this = slot for the upper FS (callbacks) */
 };
 

@@ -46,8 +46,8 @@ static void copy_str(char *dst, size_t n, const char *src)
 {
 	size_t l = strlen(src ? src : "");
 	if (l >= n) {
-		fprintf(stderr, "%s: setting too long (%zu bytes, at most %zu): %.80s...\n", prog, l,
-			n - 1, src);
+		fprintf(stderr, "%s: setting too long (%zu bytes, at most %zu): %.80s...\n", prog,
+			l, n - 1, src);
 		exit(1);
 	}
 	memcpy(dst, src ? src : "", l + 1);
@@ -71,8 +71,8 @@ static void fill_job_settings(struct sc_lh_info *info)
 		die(m);
 	}
 	void *a = res->ai_family == AF_INET6
-			  ? (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
-			  : (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+		      ? (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+		      : (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
 	inet_ntop(res->ai_family, a, info->coord_host, sizeof info->coord_host);
 	freeaddrinfo(res);
 	info->coord_port = (uint32_t)atoi(port);
@@ -204,21 +204,21 @@ static int launch(const char *file, char **argv, struct sc_lh_info *info,
 
 	uint64_t ssz = stack_size();
 	uint64_t lo = sc_arena_take(ssz, 1UL << 20);
-	if (!lo || mmap((void *)lo, ssz, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-			0) != (void *)lo)
+	if (!lo ||
+	    mmap((void *)lo, ssz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) != (void *)lo)
 		die("cannot allocate the upper half's stack in the arena");
 
 	char **env = upper_environment(runtime);
 	const uint64_t extra[] = {AT_SPLITCKPT, SC_INFO_ADDR, 0};
 	struct sc_stack_spec spec = {
-		.argv = plan.argv,
-		.envp = env,
-		.exe = &exe,
-		.interp = exe.interp[0] ? &interp : NULL,
-		.execfn = plan.execfn,
-		.sysinfo_ehdr = vd->ehdr,
-		.extra_auxv = extra,
+	    .argv = plan.argv,
+	    .envp = env,
+	    .exe = &exe,
+	    .interp = exe.interp[0] ? &interp : NULL,
+	    .execfn = plan.execfn,
+	    .sysinfo_ehdr = vd->ehdr,
+	    .extra_auxv = extra,
 	};
 	uint64_t sp = sc_stack_build((void *)lo, ssz, &spec, err, sizeof err);
 	if (!sp)
@@ -258,8 +258,8 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: %s --launch PROGRAM [ARGS...] | --exec FILE ARGV0 [ARGS...] | "
 			"--restore IMAGE\n"
-				"(internal helper of splitckpt: use `splitckpt launch` / "
-				"`splitckpt restart`)\n",
+			"(internal helper of splitckpt: use `splitckpt launch` / "
+			"`splitckpt restart`)\n",
 			argv[0]);
 		return 64;
 	}

@@ -58,19 +58,19 @@ static int map_region(struct sc_image *img, size_t i, char *err, size_t errlen)
 	return 0;
 }
 
-int sc_restore_memory(struct sc_image *img, const struct sc_lh_info *info, char *err,
-		      size_t errlen)
+int sc_restore_memory(struct sc_image *img, const struct sc_lh_info *info, char *err, size_t errlen)
 {
 	const struct sc_image_header *h = &img->hdr;
 	if (h->vdso_end - h->vdso_start != info->vdso_end - info->vdso_start ||
 	    h->vdso_start != info->vdso_start) {
-		snprintf(err, errlen,
-			 "%s: the kernel's vdso block differs from the one at checkpoint (%#lx bytes "
-			 "at %#lx, now %#lx at %#lx): restart on a node with the same kernel",
-			 img->path, (unsigned long)(h->vdso_end - h->vdso_start),
-			 (unsigned long)h->vdso_start,
-			 (unsigned long)(info->vdso_end - info->vdso_start),
-			 (unsigned long)info->vdso_start);
+		snprintf(
+		    err, errlen,
+		    "%s: the kernel's vdso block differs from the one at checkpoint (%#lx bytes "
+		    "at %#lx, now %#lx at %#lx): restart on a node with the same kernel",
+		    img->path, (unsigned long)(h->vdso_end - h->vdso_start),
+		    (unsigned long)h->vdso_start,
+		    (unsigned long)(info->vdso_end - info->vdso_start),
+		    (unsigned long)info->vdso_start);
 		return -1;
 	}
 	for (size_t i = 0; i < h->n_regions; i++)
@@ -79,8 +79,7 @@ int sc_restore_memory(struct sc_image *img, const struct sc_lh_info *info, char 
 	return 0;
 }
 
-void sc_restore_threads_and_jump(const struct sc_image_thread *threads, size_t n,
-				 int have_fsgsbase)
+void sc_restore_threads_and_jump(const struct sc_image_thread *threads, size_t n, int have_fsgsbase)
 {
 	const struct sc_image_thread *ckpt = NULL;
 	sigset_t all;

@@ -14,7 +14,7 @@ int sc_restore_memory(struct sc_image *img, const struct sc_lh_info *info, char 
 
 /* Recreates every saved thread but the checkpoint thread, then continues the checkpoint
  * thread's saved context on the calling thread. The seccomp trap must be installed. */
-void sc_restore_threads_and_jump(const struct sc_image_thread *threads, size_t n,
-				 int have_fsgsbase) __attribute__((noreturn));
+void sc_restore_threads_and_jump(const struct sc_image_thread *threads, size_t n, int have_fsgsbase)
+    __attribute__((noreturn));
 
 #endif

@@ -131,12 +131,12 @@ long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *cons
 	char port[24];
 	utoa(info->coord_port, port);
 	const char *vars[][2] = {
-		{"SPLITCKPT_LH_COORD_HOST", info->coord_host},
-		{"SPLITCKPT_LH_COORD_PORT", port},
-		{"SPLITCKPT_LH_SECRET", info->secret},
-		{"SPLITCKPT_LH_CKPTDIR", info->ckptdir},
-		{"SPLITCKPT_LH_RUNTIME", info->runtime_path},
-		{"SPLITCKPT_LH_QUIET", (info->flags & SC_INFO_F_QUIET) ? "1" : "0"},
+	    {"SPLITCKPT_LH_COORD_HOST", info->coord_host},
+	    {"SPLITCKPT_LH_COORD_PORT", port},
+	    {"SPLITCKPT_LH_SECRET", info->secret},
+	    {"SPLITCKPT_LH_CKPTDIR", info->ckptdir},
+	    {"SPLITCKPT_LH_RUNTIME", info->runtime_path},
+	    {"SPLITCKPT_LH_QUIET", (info->flags & SC_INFO_F_QUIET) ? "1" : "0"},
 	};
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
 		char *v = put_var(&off, vars[i][0], vars[i][1]);

@@ -21,8 +21,8 @@
 #include "lh_abi.h"
 
 struct span {
-	uint64_t lo, hi;      /* whole block */
-	uint64_t vdso;        /* start of [vdso] (the ELF header) */
+	uint64_t lo, hi; /* whole block */
+	uint64_t vdso;	 /* start of [vdso] (the ELF header) */
 	struct {
 		uint64_t start, end;
 	} part[4];
@@ -98,10 +98,33 @@ struct got_scan {
 	int failed;
 };
 
+/* Scans [a, b) of a writable segment except the RELRO range [rs, re), which is read-only by
+ * now and handled by rebase_relro (Open MPI's libraries keep vdso addresses there: a write
+ * to it would fault). */
+static void rebase_rw(uintptr_t a, uintptr_t b, uintptr_t rs, uintptr_t re, struct got_scan *g)
+{
+	a = (a + 7) & ~7UL;
+	if (rs < re && a < re && b > rs) {
+		if (a < rs)
+			rebase_words((void *)a, rs - a, g->lo, g->hi, g->delta);
+		a = (re + 7) & ~7UL;
+	}
+	if (a < b)
+		rebase_words((void *)a, b - a, g->lo, g->hi, g->delta);
+}
+
 static int rebase_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	struct got_scan *g = arg;
+	uintptr_t rs = 0, re = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_RELRO) {
+			rs = info->dlpi_addr + ph->p_vaddr;
+			re = rs + ph->p_memsz;
+		}
+	}
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		void *start = (void *)(info->dlpi_addr + ph->p_vaddr);
@@ -111,8 +134,7 @@ static int rebase_object(struct dl_phdr_info *info, size_t size, void *arg)
 			if (rebase_relro(start, ph->p_memsz, g->lo, g->hi, g->delta))
 				g->failed = 1;
 		} else if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
-			rebase_words((void *)(((uintptr_t)start + 7) & ~7UL), ph->p_filesz, g->lo,
-				     g->hi, g->delta);
+			rebase_rw((uintptr_t)start, (uintptr_t)start + ph->p_filesz, rs, re, g);
 		}
 	}
 	return 0;
@@ -139,8 +161,9 @@ static int patch_glibc(uint64_t lo, uint64_t hi, int64_t delta, char *err, size_
 		for (; lm; lm = lm->l_next) {
 			if ((uint64_t)lm->l_ld >= lo && (uint64_t)lm->l_ld < hi) {
 				/* struct link_map is larger than its public part; its private
-				 * fields (l_map_start, l_phdr, l_info[]...) follow. 1 KiB covers them
-				 * in glibc 2.36; the block is calloc'ed so the span is readable. */
+				 * fields (l_map_start, l_phdr, l_info[]...) follow. 1 KiB covers
+				 * them in glibc 2.36; the block is calloc'ed so the span is
+				 * readable. */
 				rebase_words(lm, 1024, lo, hi, delta);
 				rebase_libnames(lm, lo, hi, delta);
 			}

@@ -7,7 +7,7 @@
 
 struct sc_vdso_layout {
 	uint64_t start, end; /* the whole [vvar..vdso] block, now at SC_VDSO_SLOT */
-	uint64_t ehdr;       /* the vdso's ELF header (AT_SYSINFO_EHDR for the upper half) */
+	uint64_t ehdr;	     /* the vdso's ELF header (AT_SYSINFO_EHDR for the upper half) */
 };
 
 /* Moves the block to SC_VDSO_SLOT (the arena must already be reserved) and rebases the lower

@@ -13,8 +13,8 @@ int cmd_coordinator(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 
 /* Exit statuses of the CLI itself (a launched program's own status passes through). */
-#define SC_EXIT_USAGE 64   /* bad option or argument (EX_USAGE) */
-#define SC_EXIT_FAILURE 1  /* the operation failed; a message says why */
+#define SC_EXIT_USAGE 64  /* bad option or argument (EX_USAGE) */
+#define SC_EXIT_FAILURE 1 /* the operation failed; a message says why */
 
 /* Default checkpoint directory when neither --ckptdir nor SPLITCKPT_CHECKPOINT_DIR is given. */
 #define SC_DEFAULT_CKPTDIR "splitckpt-ckpt"

@@ -15,21 +15,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: splitckpt launch [OPTIONS] PROGRAM [ARGS...]\n"
-		"\n"
-		"Runs PROGRAM under checkpoint control and exits with its exit status\n"
-		"(85 when the job was ended by `splitckpt command --kcheckpoint`).\n"
-		"\n"
-		"  --ckptdir DIR      checkpoint directory (SPLITCKPT_CHECKPOINT_DIR, default ./%s)\n"
-		"  --interval S       checkpoint every S seconds, 0 = only on request\n"
-		"                     (SPLITCKPT_CHECKPOINT_INTERVAL, default 0)\n"
-		"  --keep N           keep the N newest generations (default 2)\n"
-		"  --coord-host H     use the coordinator on H (SPLITCKPT_COORD_HOST)\n"
-		"  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
-		"  --quiet            no line on stderr for each checkpoint\n"
-		"  --help             this text\n",
-		SC_DEFAULT_CKPTDIR);
+	fprintf(
+	    f,
+	    "usage: splitckpt launch [OPTIONS] PROGRAM [ARGS...]\n"
+	    "\n"
+	    "Runs PROGRAM under checkpoint control and exits with its exit status\n"
+	    "(85 when the job was ended by `splitckpt command --kcheckpoint`).\n"
+	    "\n"
+	    "  --ckptdir DIR      checkpoint directory (SPLITCKPT_CHECKPOINT_DIR, default ./%s)\n"
+	    "  --interval S       checkpoint every S seconds, 0 = only on request\n"
+	    "                     (SPLITCKPT_CHECKPOINT_INTERVAL, default 0)\n"
+	    "  --keep N           keep the N newest generations (default 2)\n"
+	    "  --coord-host H     use the coordinator on H (SPLITCKPT_COORD_HOST)\n"
+	    "  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
+	    "  --quiet            no line on stderr for each checkpoint\n"
+	    "  --help             this text\n",
+	    SC_DEFAULT_CKPTDIR);
 }
 
 int cmd_launch(int argc, char **argv)

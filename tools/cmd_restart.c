@@ -87,8 +87,9 @@ int cmd_restart(int argc, char **argv)
 			if (gens[i].gen == (uint64_t)jo.generation)
 				g = &gens[i];
 		if (!g) {
-			sc_error("restart", "generation %ld is not among the committed generations "
-					    "of %s (newest: %llu)",
+			sc_error("restart",
+				 "generation %ld is not among the committed generations "
+				 "of %s (newest: %llu)",
 				 jo.generation, jo.ckptdir, (unsigned long long)gens[n - 1].gen);
 			return SC_EXIT_FAILURE;
 		}
@@ -100,7 +101,8 @@ int cmd_restart(int argc, char **argv)
 		/* The newest generation whose image opens and validates (header, tables); a
 		 * damaged newest one falls back to its predecessor, saying so. */
 		for (size_t i = n; i-- > 0;) {
-			if (usable(jo.ckptdir, &gens[i], image, sizeof image, err, sizeof err) == 0) {
+			if (usable(jo.ckptdir, &gens[i], image, sizeof image, err, sizeof err) ==
+			    0) {
 				g = &gens[i];
 				break;
 			}

@@ -139,12 +139,12 @@ int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, i
 		return SC_EXIT_FAILURE;
 	}
 	struct sc_coord_opts co = {
-		.ckptdir = o->ckptdir,
-		.coord_host = o->coord_host,
-		.coord_port = o->coord_port < 0 ? 0 : (int)o->coord_port,
-		.interval = o->interval,
-		.keep = (unsigned)o->keep,
-		.quiet = o->quiet,
+	    .ckptdir = o->ckptdir,
+	    .coord_host = o->coord_host,
+	    .coord_port = o->coord_port < 0 ? 0 : (int)o->coord_port,
+	    .interval = o->interval,
+	    .keep = (unsigned)o->keep,
+	    .quiet = o->quiet,
 	};
 	struct sc_jobstate js;
 	int started = 0;

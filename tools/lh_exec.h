@@ -8,9 +8,9 @@
 struct sc_job_opts {
 	char ckptdir[PATH_MAX]; /* absolute */
 	const char *coord_host; /* NULL = unset */
-	long coord_port;        /* -1 = unset */
-	long interval;          /* -1 = unset (keep the coordinator's) */
-	long keep;              /* generations to keep */
+	long coord_port;	/* -1 = unset */
+	long interval;		/* -1 = unset (keep the coordinator's) */
+	long keep;		/* generations to keep */
 	int quiet;
 	long generation; /* restart only; -1 = newest */
 	int help;

@@ -36,9 +36,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} subs[] = {
-		{"launch", cmd_launch},           {"restart", cmd_restart},
-		{"command", cmd_command},         {"coordinator", cmd_coordinator},
-		{"inspect", cmd_inspect},
+	    {"launch", cmd_launch},	      {"restart", cmd_restart}, {"command", cmd_command},
+	    {"coordinator", cmd_coordinator}, {"inspect", cmd_inspect},
 	};
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 		if (strcmp(sub, subs[i].name) == 0)

@@ -124,14 +124,14 @@ static __attribute__((noinline)) int write_image(const char *path, uint64_t gen,
 		return -1;
 	const struct sc_lh_info *info = sc_rt.info;
 	struct sc_image_info ii = {
-		.generation = gen,
-		.rank = info->rank,
-		.nranks = info->nranks,
-		.program = (const char *)getauxval(AT_EXECFN),
-		.hostname = hostname,
-		.cmdline = cmdline,
-		.vdso_start = info->vdso_start,
-		.vdso_end = info->vdso_end,
+	    .generation = gen,
+	    .rank = info->rank,
+	    .nranks = info->nranks,
+	    .program = (const char *)getauxval(AT_EXECFN),
+	    .hostname = hostname,
+	    .cmdline = cmdline,
+	    .vdso_start = info->vdso_start,
+	    .vdso_end = info->vdso_end,
 	};
 	uint64_t sp = (uint64_t)__builtin_frame_address(0);
 	return sc_image_write(path, &ii, regions, nregions, threads, nthreads, sp, stats, err,
@@ -162,8 +162,7 @@ static void phase_write(const struct sc_msg *req)
 	uint64_t t0 = now_ns();
 	int r = write_image(path, gen, n + 1, &stats, err, sizeof err);
 	/* On success the text names the program, for MANIFEST and `command --list`. */
-	ack(req, r ? -1 : 0, r ? 0 : stats.bytes_written, now_ns() - t0,
-	    r ? err : sc_rt.exe_path);
+	ack(req, r ? -1 : 0, r ? 0 : stats.bytes_written, now_ns() - t0, r ? err : sc_rt.exe_path);
 }
 
 static void finish_checkpoint(const struct sc_msg *done)

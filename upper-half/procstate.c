@@ -50,7 +50,8 @@ static struct procstate *ps; /* mmap'ed in the upper half: saved with the image 
 
 int sc_procstate_init(char *err, size_t errlen)
 {
-	void *m = mmap(NULL, sizeof *ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *m =
+	    mmap(NULL, sizeof *ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
 		snprintf(err, errlen, "cannot allocate process state: %s", strerror(errno));
 		return -1;
@@ -120,8 +121,8 @@ static int capture_fd(int fd, char *err, size_t errlen)
 	if (!what && strstr(link, " (deleted)"))
 		what = "a deleted file";
 	if (what) {
-		snprintf(err, errlen, "cannot checkpoint file descriptor %d (%s): it is %s", fd, link,
-			 what);
+		snprintf(err, errlen, "cannot checkpoint file descriptor %d (%s): it is %s", fd,
+			 link, what);
 		return -1;
 	}
 	if (ps->nfds >= SC_MAX_FDS) {

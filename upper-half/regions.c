@@ -42,8 +42,8 @@ int sc_regions_init(char *err, size_t errlen)
 	return 0;
 }
 
-static int add(struct collect_state *st, const struct sc_map_entry *e, uint64_t start,
-	       uint64_t end, uint32_t extra_flags)
+static int add(struct collect_state *st, const struct sc_map_entry *e, uint64_t start, uint64_t end,
+	       uint32_t extra_flags)
 {
 	/* A read-only shared file mapping (glibc's gconv cache, locale archives) cannot differ
 	 * from a private copy, so it is saved and restored as one; a writable one would lose the
@@ -80,7 +80,8 @@ static int on_entry(const struct sc_map_entry *e, void *arg)
 	if (e->end <= SC_ALLOC_BASE || e->start >= SC_ARENA_END) {
 		const struct sc_lh_info *info = sc_rt.info;
 		for (uint32_t i = 0; i < info->nfixed; i++) {
-			uint64_t s = e->start > info->fixed[i].start ? e->start : info->fixed[i].start;
+			uint64_t s =
+			    e->start > info->fixed[i].start ? e->start : info->fixed[i].start;
 			uint64_t t = e->end < info->fixed[i].end ? e->end : info->fixed[i].end;
 			if (s < t && add(st, e, s, t, SC_REGION_OUTSIDE))
 				return 1;
@@ -149,8 +150,8 @@ int sc_regions_collect(struct sc_region_desc **out, size_t *n, char *err, size_t
 				   .errlen = errlen};
 	static char buf[65536];
 	char merr[512];
-	int r = sc_maps_foreach("/proc/self/maps", buf, sizeof buf, on_entry, &st, merr,
-				sizeof merr);
+	int r =
+	    sc_maps_foreach("/proc/self/maps", buf, sizeof buf, on_entry, &st, merr, sizeof merr);
 	if (r == 1)
 		return -1;
 	if (r) {

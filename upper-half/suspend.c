@@ -27,10 +27,10 @@ struct slot {
 	struct sc_ctx ctx;
 };
 
-static struct slot *slots;       /* SC_MAX_THREADS, in upper memory: saved with the image */
-static int *acked_tids;          /* tids that answered the current round */
-static volatile int nslots;      /* threads parked in the handler */
-static volatile int nacked;      /* answers: parked, or "not an upper-half thread" */
+static struct slot *slots;	      /* SC_MAX_THREADS, in upper memory: saved with the image */
+static int *acked_tids;		      /* tids that answered the current round */
+static volatile int nslots;	      /* threads parked in the handler */
+static volatile int nacked;	      /* answers: parked, or "not an upper-half thread" */
 static volatile uint32_t resume_word; /* bumped to release parked threads */
 
 static void futex_wait(volatile uint32_t *w, uint32_t val)

@@ -77,14 +77,15 @@ static int parse_timers(const char *text, char *err, size_t errlen)
 			   2) {
 		} else if (sscanf(l, "notify: %15[a-z]/%7[a-z].%d", kind, who, &t->tid) == 3) {
 			/* "signal/pid.N", "signal/tid.N" (SIGEV_THREAD_ID), "none/pid.N" */
-			t->notify = !strcmp(kind, "none")  ? N_NONE
+			t->notify = !strcmp(kind, "none") ? N_NONE
 				    : !strcmp(who, "tid") ? N_THREAD
 							  : N_SIGNAL;
 		} else if (sscanf(l, "ClockID: %d", &t->clock) == 1 && !clock_supported(t->clock)) {
-			snprintf(err, errlen,
-				 "cannot checkpoint POSIX timer %d: its clock %d (a CPU-time clock?) "
-				 "is not supported",
-				 t->id, t->clock);
+			snprintf(
+			    err, errlen,
+			    "cannot checkpoint POSIX timer %d: its clock %d (a CPU-time clock?) "
+			    "is not supported",
+			    t->id, t->clock);
 			return -1;
 		}
 	}

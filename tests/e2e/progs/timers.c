@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	timer_t step_timer, thread_timer;
 	struct sigevent se = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM};
 	se.sigev_value.sival_int = 7;
-	struct sigevent te = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_thread_timer};
+	struct sigevent te = {.sigev_notify = SIGEV_THREAD,
+			      .sigev_notify_function = on_thread_timer};
 	te.sigev_value.sival_int = 1;
 	if (timer_create(CLOCK_MONOTONIC, &se, &step_timer) ||
 	    timer_create(CLOCK_MONOTONIC, &te, &thread_timer)) {
