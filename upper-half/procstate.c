@@ -1,9 +1,8 @@
 /* Process state the kernel keeps outside memory: open files, signal handlers, interval timers
- * (POSIX timers: timers.c),
- * the working directory and umask. Captured by the checkpoint thread while the application is
- * suspended (no malloc, no stdio), stored in upper-half memory so it rides in the image, and
- * put back by the restarted checkpoint thread before the application resumes. Resources that
- * cannot be restored are refused at checkpoint time with a message naming them. */
+ * (POSIX timers: timers.c), the working directory and umask. Captured by the checkpoint thread
+ * while the application is suspended (no malloc, no stdio), kept in upper-half memory so it
+ * rides in the image, and put back by the restarted checkpoint thread before the application
+ * resumes. What cannot be restored is refused at checkpoint time, naming the resource. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
