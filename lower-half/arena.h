@@ -24,7 +24,16 @@ int sc_arena_claim(uint64_t start, uint64_t end);
 /* Records an upper-half mapping outside the arena (a non-PIE executable's segments). */
 int sc_arena_add_fixed(uint64_t start, uint64_t end);
 
-/* Installs the SIGSYS handler and the seccomp filter. From then on the upper half's
+/* The info block set up by sc_arena_init. */
+struct sc_lh_info *sc_arena_info(void);
+
+/* The upper half's mmap, munmap and mremap, placed in the arena (called by the SIGSYS handler;
+ * return the kernel's value, -errno on failure). */
+long sc_arena_mmap(uint64_t addr, uint64_t len, long prot, long flags, long fd, long off);
+long sc_arena_munmap(uint64_t addr, uint64_t len);
+long sc_arena_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long flags, uint64_t newaddr);
+
+/* (trap.c) Installs the SIGSYS handler and the seccomp filter. From then on the upper half's
  * mmap-family calls (instruction pointer inside the arena) are placed in the arena, and it
  * cannot move its heap with brk (glibc's malloc then falls back to mmap). Irreversible and
  * inherited by children; harmless after exec because the filter only matches arena IPs. */
