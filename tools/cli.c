@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "cli.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +21,17 @@ void sc_error(const char *sub, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "splitckpt %s: %s\n", sub, msg);
+}
+
+void sc_print_json_error(const char *msg)
+{
+	struct sc_textbuf tb;
+	sc_tb_init(&tb);
+	sc_tb_printf(&tb, "{\"ok\":false,\"error\":");
+	sc_tb_json_str(&tb, msg);
+	sc_tb_printf(&tb, "}");
+	printf("%s\n", sc_tb_str(&tb));
+	sc_tb_free(&tb);
 }
 
 const char *sc_opt_env(const char *opt, const char *env, const char *dflt)

@@ -22,6 +22,9 @@ int cmd_inspect(int argc, char **argv);
 /* Prints "splitckpt <sub>: <message>\n" to stderr. */
 void sc_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prints {"ok":false,"error":MSG} on stdout: how --json reports a failure. */
+void sc_print_json_error(const char *msg);
+
 /* The option value if given, else the environment variable if set and non-empty, else dflt. */
 const char *sc_opt_env(const char *opt, const char *env, const char *dflt);
 

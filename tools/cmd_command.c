@@ -54,13 +54,7 @@ static int fail(int json, const char *msg)
 {
 	sc_error(SUB, "%s", msg);
 	if (json) {
-		struct sc_textbuf tb;
-		sc_tb_init(&tb);
-		sc_tb_printf(&tb, "{\"ok\":false,\"error\":");
-		sc_tb_json_str(&tb, msg);
-		sc_tb_printf(&tb, "}");
-		printf("%s\n", sc_tb_str(&tb));
-		sc_tb_free(&tb);
+		sc_print_json_error(msg);
 	}
 	return SC_EXIT_FAILURE;
 }

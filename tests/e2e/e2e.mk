@@ -21,4 +21,4 @@ SC_E2E_TESTS = \
 	e2e/interval-state.sh e2e/interval-threads.sh e2e/interval-omp.sh e2e/interval-python.sh \
 	e2e/errors.sh
 TESTS += $(SC_E2E_TESTS)
-EXTRA_DIST += $(SC_E2E_TESTS) e2e/lib.sh e2e/scenarios.sh e2e/progs/script.py
+EXTRA_DIST += $(SC_E2E_TESTS) e2e/lib.sh e2e/scenarios.sh e2e/progs/script.py e2e/progs/progargs.h

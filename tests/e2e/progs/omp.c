@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define MAX_STEPS 100000
-#define MAX_DELAY_MS 10000
+#include "progargs.h"
+
 #define N (1L << 18) /* 256 Ki words = 2 MiB */
 
 static uint64_t t_iters; /* iterations this libgomp thread ran, over the whole run */
@@ -33,27 +33,14 @@ static void sleep_ms(int ms)
 		;
 }
 
-static long parse_arg(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "omp: %s must be a number in [%ld, %ld], got '%s'\n", what, min,
-			max, s);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: omp STEPS DELAY_MS\n");
 		return 2;
 	}
-	int steps = (int)parse_arg(argv[1], 1, MAX_STEPS, "STEPS");
-	int delay = (int)parse_arg(argv[2], 0, MAX_DELAY_MS, "DELAY_MS");
+	int steps = (int)parse_arg("omp", argv[1], 1, MAX_STEPS, "STEPS");
+	int delay = (int)parse_arg("omp", argv[2], 0, MAX_DELAY_MS, "DELAY_MS");
 
 	omp_set_dynamic(0); /* keep the team size, so threadprivate values persist */
 	uint64_t *a = malloc(N * sizeof *a);

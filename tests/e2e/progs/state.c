@@ -16,8 +16,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define MAX_STEPS 100000
-#define MAX_DELAY_MS 10000
+#include "progargs.h"
+
 #define BSS_WORDS 4096			 /* 32 KiB of .bss */
 #define BIG_WORDS (3 * 1024 * 1024 / 16) /* 1.5 MiB heap block (glibc mmaps it) */
 #define SMALL_WORDS 1000		 /* small heap array (from the brk/arena heap) */
@@ -138,27 +138,14 @@ static uint64_t hash_file(const char *path, long expect_size)
 	return mix(h, (uint64_t)total);
 }
 
-static long parse_arg(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "state: %s must be a number in [%ld, %ld], got '%s'\n", what, min,
-			max, s);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
 		fprintf(stderr, "usage: state STEPS DELAY_MS OUTFILE\n");
 		return 2;
 	}
-	int steps = (int)parse_arg(argv[1], 1, MAX_STEPS, "STEPS");
-	int delay = (int)parse_arg(argv[2], 0, MAX_DELAY_MS, "DELAY_MS");
+	int steps = (int)parse_arg("state", argv[1], 1, MAX_STEPS, "STEPS");
+	int delay = (int)parse_arg("state", argv[2], 0, MAX_DELAY_MS, "DELAY_MS");
 	const char *outpath = argv[3];
 
 	uint64_t stackbuf[STACK_WORDS];

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_STEPS 100000
-#define MAX_DELAY_MS 10000
+#include "progargs.h"
+
 #define NWORKERS 4
 #define LOCAL_WORDS 2048 /* 16 KiB on each worker's stack, carried across steps */
 #define HIST 32
@@ -99,27 +99,14 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static long parse_arg(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "threads: %s must be a number in [%ld, %ld], got '%s'\n", what, min,
-			max, s);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: threads STEPS DELAY_MS\n");
 		return 2;
 	}
-	int steps = (int)parse_arg(argv[1], 1, MAX_STEPS, "STEPS");
-	int delay = (int)parse_arg(argv[2], 0, MAX_DELAY_MS, "DELAY_MS");
+	int steps = (int)parse_arg("threads", argv[1], 1, MAX_STEPS, "STEPS");
+	int delay = (int)parse_arg("threads", argv[2], 0, MAX_DELAY_MS, "DELAY_MS");
 
 	pthread_t tid[NWORKERS];
 	for (int w = 0; w < NWORKERS; w++)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "progargs.h"
+
 static volatile uint64_t thread_ticks;
 static void on_thread_timer(union sigval v)
 {
@@ -25,11 +27,12 @@ static uint64_t mix(uint64_t h, uint64_t v)
 
 int main(int argc, char **argv)
 {
-	long steps = argc == 3 ? atol(argv[1]) : -1, ms = argc == 3 ? atol(argv[2]) : -1;
-	if (steps <= 0 || steps > 100000 || ms <= 0 || ms > 10000) {
+	if (argc != 3) {
 		fprintf(stderr, "usage: timers STEPS DELAY_MS\n");
 		return 2;
 	}
+	long steps = parse_arg("timers", argv[1], 1, MAX_STEPS, "STEPS");
+	long ms = parse_arg("timers", argv[2], 1, MAX_DELAY_MS, "DELAY_MS");
 	sigset_t alrm;
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
