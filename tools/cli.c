@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include "cli.h"
-#include "textbuf.h"
+#include "../coordinator/textbuf.h"
 
 #include <errno.h>
 #include <limits.h>
