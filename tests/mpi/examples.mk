@@ -1,0 +1,3 @@
+# The MPI examples users copy (examples/), run natively and through splitckpt.
+TESTS += mpi/example-heat.sh
+EXTRA_DIST += mpi/example-heat.sh
