@@ -6,38 +6,41 @@
 
 set -euo pipefail
 
-SELF=$(realpath -e -- "${BASH_SOURCE[0]}")
-PROG=cluster.sh
+cl_self=$(realpath -e -- "${BASH_SOURCE[0]}")
+cl_prog=cluster.sh
 
 # --- configuration ---------------------------------------------------------------------------
-ID=${SC_CLUSTER_ID:-0}
-if ! [[ $ID =~ ^[0-9]+$ ]] || ((ID > 99)); then
-	echo "$PROG: SC_CLUSTER_ID must be an integer 0..99 (got '$ID')" >&2
+cl_id=${SC_CLUSTER_ID:-0}
+if ! [[ $cl_id =~ ^[0-9]+$ ]] || ((cl_id > 99)); then
+	echo "$cl_prog: SC_CLUSTER_ID must be an integer 0..99 (got '$cl_id')" >&2
 	exit 2
 fi
-DEFAULT_DIR=${TMPDIR:-/tmp}/splitckpt-cluster-$ID
-CPUS=${SC_CLUSTER_CPUS:-4}
-CTLD_PORT=${SC_CLUSTER_PORT:-$((26817 + ID))}
-LOCK_TIMEOUT=${SC_CLUSTER_LOCK_TIMEOUT:-300}
-UP_TIMEOUT=${SC_CLUSTER_UP_TIMEOUT:-60}
-MAXN=64
+cl_default_dir=${TMPDIR:-/tmp}/splitckpt-cluster-$cl_id
+cl_cpus=${SC_CLUSTER_CPUS:-4}
+cl_port=${SC_CLUSTER_PORT:-$((26817 + cl_id))}
+cl_lock_timeout=${SC_CLUSTER_LOCK_TIMEOUT:-300}
+cl_up_timeout=${SC_CLUSTER_UP_TIMEOUT:-60}
+cl_maxn=64
 
-NET=10.250.$ID
-CTLD_ADDR=$NET.1
-BRIDGE=sck${ID}br
-NS_PREFIX=sck${ID}-n
-VETH_PREFIX=sck${ID}-v
-REG_DIR=/run/splitckpt-cluster
-REG=$REG_DIR/$ID.dir
-LOCK_DIR=/run/lock
-[ -d "$LOCK_DIR" ] || LOCK_DIR=/run
-LOCK=$LOCK_DIR/splitckpt-cluster-$ID.lock
-MARKER=.splitckpt-cluster
-HAVE_LOCK=0
+cl_net=10.250.$cl_id
+cl_ctld_addr=$cl_net.1
+cl_bridge=sck${cl_id}br
+cl_ns_prefix=sck${cl_id}-n
+cl_veth_prefix=sck${cl_id}-v
+cl_reg_dir=/run/splitckpt-cluster
+cl_reg=$cl_reg_dir/$cl_id.dir
+cl_lock_dir=/run/lock
+[ -d "$cl_lock_dir" ] || cl_lock_dir=/run
+cl_lock=$cl_lock_dir/splitckpt-cluster-$cl_id.lock
+cl_marker=.splitckpt-cluster
+cl_have_lock=0
+# Inside the command of a 'run' of the same cluster (which holds the lock and tears it down).
+cl_nested=0
+[ "${SC_CLUSTER_LOCK_HELD:-}" = "$cl_id" ] && cl_nested=1
 
-node_ip() { echo "$NET.$((10 + $1))"; }
+node_ip() { echo "$cl_net.$((10 + $1))"; }
 
-log() { echo "$PROG: $*" >&2; }
+log() { echo "$cl_prog: $*" >&2; }
 die() {
 	log "error: $*"
 	exit 1
@@ -45,7 +48,7 @@ die() {
 
 usage() {
 	cat <<EOF
-usage: $PROG COMMAND [ARGS]
+usage: $cl_prog COMMAND [ARGS]
   check               exit 0 if a cluster can be created here, else print why and exit 77
   up N                bring up N nodes n1..nN (no-op if already up and healthy with N nodes)
   down [-f]           stop everything of this cluster (works after a partial up; -f: no lock)
@@ -66,10 +69,10 @@ EOF
 state_dir() {
 	if [ -n "${SC_CLUSTER_DIR:-}" ]; then
 		echo "$SC_CLUSTER_DIR"
-	elif [ -s "$REG" ]; then
-		cat "$REG"
+	elif [ -s "$cl_reg" ]; then
+		cat "$cl_reg"
 	else
-		echo "$DEFAULT_DIR"
+		echo "$cl_default_dir"
 	fi
 }
 
@@ -88,18 +91,17 @@ validate_dir() {
 
 # --- locking: one cluster instance per ID; children never inherit the lock fd (9) --------------
 lock() {
-	[ "$HAVE_LOCK" = 1 ] && return 0
-	# Called from inside 'run' (its command inherits this): the lock is already ours.
-	[ "${SC_CLUSTER_LOCK_HELD:-}" = "$ID" ] && return 0
-	exec 9>>"$LOCK"
+	[ "$cl_have_lock" = 1 ] && return 0
+	[ "$cl_nested" = 1 ] && return 0 # the enclosing 'run' holds it
+	exec 9>>"$cl_lock"
 	if ! flock -n 9; then
-		log "waiting up to ${LOCK_TIMEOUT}s for cluster $ID's lock $LOCK, held by: $(cat "$LOCK.owner" 2>/dev/null || echo unknown)"
-		if ! flock -w "$LOCK_TIMEOUT" 9; then
-			die "timed out after ${LOCK_TIMEOUT}s waiting for $LOCK (held by: $(cat "$LOCK.owner" 2>/dev/null || echo unknown))"
+		log "waiting up to ${cl_lock_timeout}s for cluster $cl_id's lock $cl_lock, held by: $(cat "$cl_lock.owner" 2>/dev/null || echo unknown)"
+		if ! flock -w "$cl_lock_timeout" 9; then
+			die "timed out after ${cl_lock_timeout}s waiting for $cl_lock (held by: $(cat "$cl_lock.owner" 2>/dev/null || echo unknown))"
 		fi
 	fi
-	echo "pid $$ since $(date '+%F %T'): $PROG $*" >"$LOCK.owner"
-	HAVE_LOCK=1
+	echo "pid $$ since $(date '+%F %T'): $cl_prog $*" >"$cl_lock.owner"
+	cl_have_lock=1
 }
 
 # --- preconditions -----------------------------------------------------------------------------
@@ -176,7 +178,7 @@ cmd_check() {
 # /tmp when the node starts; entries created later directly in the host's /tmp stay invisible.
 required_shares() {
 	local d=$1 p c
-	local -a cand=("$d" "$PWD" "$(dirname "$(dirname "$(dirname "$SELF")")")")
+	local -a cand=("$d" "$PWD" "$(dirname "$(dirname "$(dirname "$cl_self")")")")
 	for c in SC_BUILDDIR SC_SRCDIR SC_TESTS_BUILDDIR TMPDIR; do
 		[ -n "${!c:-}" ] && cand+=("${!c}")
 	done
@@ -220,7 +222,7 @@ daemon_pid() { # file substring
 	echo "$pid"
 }
 
-our_netns() { ip netns list 2>/dev/null | awk -v p="$NS_PREFIX" 'index($1, p) == 1 && substr($1, length(p) + 1) ~ /^[0-9]+$/ {print $1}'; }
+our_netns() { ip netns list 2>/dev/null | awk -v p="$cl_ns_prefix" 'index($1, p) == 1 && substr($1, length(p) + 1) ~ /^[0-9]+$/ {print $1}'; }
 
 # All PIDs belonging to the cluster: everything inside the nodes' netns, plus slurmctld.
 cluster_pids() {
@@ -239,10 +241,13 @@ cluster_pids() {
 	} | grep -vx -e "$$" || true
 }
 
+# Succeeds if one of the PIDs still runs (a zombie waiting for init to reap it does not count).
 alive_any() {
-	local p
+	local p st
 	for p in "$@"; do
-		kill -0 "$p" 2>/dev/null && return 0
+		kill -0 "$p" 2>/dev/null || continue
+		st=$(sed -E 's/^.*\) (.).*/\1/' "/proc/$p/stat" 2>/dev/null) || continue
+		[ "$st" = Z ] || return 0
 	done
 	return 1
 }
@@ -274,7 +279,7 @@ kill_and_wait() { # timeout pids...
 
 # --- slurm queries (always bounded) ------------------------------------------------------------
 sl() { # command args... with this cluster's config, bounded
-	SLURM_CONF=$D/etc/slurm.conf timeout -k 2 10 "$@" 9>&-
+	SLURM_CONF=$cl_dir/etc/slurm.conf timeout -k 2 10 "$@" 9>&-
 }
 
 ctld_up() { sl scontrol ping 2>/dev/null | grep -q 'is UP'; }
@@ -297,20 +302,26 @@ wait_for() { # desc seconds cmd...
 	done
 }
 
-# Tails of the daemon logs; of the *.out files (daemon stdout/stderr) only what is not a copy of
-# the log file (errors before logging started, e.g. a failing mount in a node).
+# Tails of the daemon logs; of the *.out files (daemon stdout/stderr) only the lines that are not
+# copies of the log file's (errors before logging started, a failing mount in a node, ...).
 dump_logs() { # lines [files...]
-	local n=${1:-40} f
+	local n=${1:-40} f lf extra
 	shift || true
 	local -a files=("$@")
-	[ ${#files[@]} -gt 0 ] || files=("$D"/log/*)
+	[ ${#files[@]} -gt 0 ] || files=("$cl_dir"/log/*)
 	for f in "${files[@]}"; do
 		[ -s "$f" ] || continue
 		case $f in
 		*.out)
-			grep -qvE '^(slurmd|slurmctld): ' "$f" || continue
-			echo "----- last $n lines of $f (without the log copy) -----" >&2
-			grep -vE '^(slurmd|slurmctld): ' "$f" | tail -n "$n" >&2
+			lf=${f%.out}.log
+			extra=$(awk -v lf="$lf" 'BEGIN {
+					while ((getline l < lf) > 0) { sub(/^\[[^]]*\] /, "", l); seen[l] = 1 }
+				}
+				{ l = $0; sub(/^(slurmctld|slurmd): /, "", l); if (!(l in seen)) print }' "$f" |
+				tail -n "$n")
+			[ -n "$extra" ] || continue
+			echo "----- last $n lines of $f not in ${lf##*/} -----" >&2
+			echo "$extra" >&2
 			;;
 		*)
 			echo "----- last $n lines of $f -----" >&2
@@ -326,16 +337,16 @@ write_config() { # N
 	host=$(hostname -s)
 	{
 		echo "127.0.0.1 localhost"
-		echo "$CTLD_ADDR ctl $host"
+		echo "$cl_ctld_addr ctl $host"
 		for ((i = 1; i <= n; i++)); do
 			echo "$(node_ip "$i") n$i"
 		done
-	} >"$D/etc/hosts"
-	cat >"$D/etc/slurm.conf" <<EOF
-# Generated by tests/cluster/cluster.sh for cluster $ID ($n nodes); rewritten by every 'up'.
-ClusterName=splitckpt$ID
-SlurmctldHost=ctl($CTLD_ADDR)
-SlurmctldPort=$CTLD_PORT
+	} >"$cl_dir/etc/hosts"
+	cat >"$cl_dir/etc/slurm.conf" <<EOF
+# Generated by tests/cluster/cluster.sh for cluster $cl_id ($n nodes); rewritten by every 'up'.
+ClusterName=splitckpt$cl_id
+SlurmctldHost=ctl($cl_ctld_addr)
+SlurmctldPort=$cl_port
 SlurmdPort=6818
 # slurmctld binds to the address its hostname (ctl) resolves to, i.e. the bridge address only:
 # with auth/none it must not be reachable from outside the machine.
@@ -344,12 +355,12 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/none
 CredType=cred/none
-StateSaveLocation=$D/state
-SlurmdSpoolDir=$D/spool/%n
-SlurmctldPidFile=$D/run/slurmctld.pid
-SlurmdPidFile=$D/run/slurmd-%n.pid
-SlurmctldLogFile=$D/log/slurmctld.log
-SlurmdLogFile=$D/log/slurmd-%n.log
+StateSaveLocation=$cl_dir/state
+SlurmdSpoolDir=$cl_dir/spool/%n
+SlurmctldPidFile=$cl_dir/run/slurmctld.pid
+SlurmdPidFile=$cl_dir/run/slurmd-%n.pid
+SlurmctldLogFile=$cl_dir/log/slurmctld.log
+SlurmdLogFile=$cl_dir/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -369,52 +380,52 @@ KillWait=5
 MinJobAge=60
 MailProg=/bin/true
 TmpFS=/tmp
-NodeName=DEFAULT CPUs=$CPUS State=UNKNOWN
+NodeName=DEFAULT CPUs=$cl_cpus State=UNKNOWN
 EOF
 	for ((i = 1; i <= n; i++)); do
-		echo "NodeName=n$i NodeAddr=$(node_ip "$i") NodeHostname=n$i" >>"$D/etc/slurm.conf"
+		echo "NodeName=n$i NodeAddr=$(node_ip "$i") NodeHostname=n$i" >>"$cl_dir/etc/slurm.conf"
 	done
-	echo "PartitionName=debug Nodes=n[1-$n] Default=YES MaxTime=INFINITE State=UP" >>"$D/etc/slurm.conf"
+	echo "PartitionName=debug Nodes=n[1-$n] Default=YES MaxTime=INFINITE State=UP" >>"$cl_dir/etc/slurm.conf"
 }
 
 setup_network() { # N
 	local n=$1 i ns v
-	ip link add "$BRIDGE" type bridge
-	ip addr add "$CTLD_ADDR/24" dev "$BRIDGE"
-	ip link set "$BRIDGE" up
+	ip link add "$cl_bridge" type bridge
+	ip addr add "$cl_ctld_addr/24" dev "$cl_bridge"
+	ip link set "$cl_bridge" up
 	for ((i = 1; i <= n; i++)); do
-		ns=$NS_PREFIX$i
-		v=$VETH_PREFIX$i
+		ns=$cl_ns_prefix$i
+		v=$cl_veth_prefix$i
 		ip netns add "$ns"
 		ip link add "$v" type veth peer name eth0 netns "$ns"
-		ip link set "$v" master "$BRIDGE" up
+		ip link set "$v" master "$cl_bridge" up
 		ip -n "$ns" addr add "$(node_ip "$i")/24" dev eth0
 		ip -n "$ns" link set lo up
 		ip -n "$ns" link set eth0 up
-		ip -n "$ns" route add default via "$CTLD_ADDR"
+		# no default route: a node reaches its subnet only (slurmctld, srun, other nodes)
 	done
 }
 
 # Runs slurmctld in the root network namespace, but in its own UTS and mount namespaces: hostname
 # 'ctl' resolving to the bridge address (NoCtldInAddrAny then binds there, not to 0.0.0.0).
 ctld_main() { # DIR
-	D=$1
+	cl_dir=$1
 	mount --make-rprivate /
 	hostname ctl
-	mount --bind "$D/etc/hosts" /etc/hosts
+	mount --bind "$cl_dir/etc/hosts" /etc/hosts
 	cd /
 	exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		LANG=C.UTF-8 SLURM_CONF="$D/etc/slurm.conf" slurmctld -D -c -i -f "$D/etc/slurm.conf"
+		LANG=C.UTF-8 SLURM_CONF="$cl_dir/etc/slurm.conf" slurmctld -D -c -i -f "$cl_dir/etc/slurm.conf"
 }
 
 # Runs inside node I's fresh namespaces (entered by 'up'): private mounts, hostname, then slurmd.
 node_main() { # I DIR
 	local i=$1 p rel priv
-	D=$2
-	priv=$D/nodes/n$i/tmp
+	cl_dir=$2
+	priv=$cl_dir/nodes/n$i/tmp
 	mount --make-rprivate /
 	hostname "n$i"
-	mount --bind "$D/etc/hosts" /etc/hosts
+	mount --bind "$cl_dir/etc/hosts" /etc/hosts
 	mount -t tmpfs -o mode=1777,size=4g "shm-n$i" /dev/shm
 	while read -r p; do
 		rel=${p#/tmp/}
@@ -425,33 +436,33 @@ node_main() { # I DIR
 			: >"$priv/$rel"
 		fi
 		mount --rbind "$p" "$priv/$rel"
-	done <"$D/etc/shares"
+	done <"$cl_dir/etc/shares"
 	mount --rbind "$priv" /tmp
 	cd /
 	exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		LANG=C.UTF-8 SLURM_CONF="$D/etc/slurm.conf" slurmd -D -f "$D/etc/slurm.conf" -N "n$i"
+		LANG=C.UTF-8 SLURM_CONF="$cl_dir/etc/slurm.conf" slurmd -D -f "$cl_dir/etc/slurm.conf" -N "n$i"
 }
 
 # Healthy: registered at this dir, controller answers, exactly N idle nodes, no jobs, daemons alive,
 # and the nodes see every path the caller needs.
 healthy() { # N
 	local n=$1 i
-	[ -s "$REG" ] && [ "$(cat "$REG")" = "$D" ] || return 1
-	[ -s "$D/etc/nodes" ] && [ "$(cat "$D/etc/nodes")" = "$n" ] || return 1
-	daemon_pid "$D/run/slurmctld.spid" "$D/etc/slurm.conf" >/dev/null || return 1
+	[ -s "$cl_reg" ] && [ "$(cat "$cl_reg")" = "$cl_dir" ] || return 1
+	[ -s "$cl_dir/etc/nodes" ] && [ "$(cat "$cl_dir/etc/nodes")" = "$n" ] || return 1
+	daemon_pid "$cl_dir/run/slurmctld.spid" "$cl_dir/etc/slurm.conf" >/dev/null || return 1
 	for ((i = 1; i <= n; i++)); do
-		daemon_pid "$D/run/slurmd-n$i.spid" "$D/etc/slurm.conf" >/dev/null || return 1
+		daemon_pid "$cl_dir/run/slurmd-n$i.spid" "$cl_dir/etc/slurm.conf" >/dev/null || return 1
 	done
 	all_idle "$n" || return 1
 	[ -z "$(sl squeue -h -o %i 2>/dev/null)" ] || return 1
-	shares_covered "$D"
+	shares_covered "$cl_dir"
 }
 
 anything_up() {
-	[ -e "$REG" ] && return 0
+	[ -e "$cl_reg" ] && return 0
 	[ -n "$(our_netns)" ] && return 0
-	ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
-	[ -n "$(cluster_pids "$D")" ]
+	ip link show "$cl_bridge" >/dev/null 2>&1 && return 0
+	[ -n "$(cluster_pids "$cl_dir")" ]
 }
 
 # Bridged traffic between nodes flows: from n1, a TCP connect to an unused port of every node must
@@ -459,7 +470,7 @@ anything_up() {
 connectivity_ok() { # N
 	local n=$1 i out
 	for ((i = 2; i <= n; i++)); do
-		out=$(nsenter --net="/run/netns/${NS_PREFIX}1" -- timeout 3 bash -c \
+		out=$(nsenter --net="/run/netns/${cl_ns_prefix}1" -- timeout 3 bash -c \
 			"exec 3<>/dev/tcp/$(node_ip "$i")/9" 2>&1) && continue
 		case $out in
 		*refused*) continue ;;
@@ -474,51 +485,50 @@ connectivity_ok() { # N
 
 do_up() { # N
 	local n=$1 i t0=$SECONDS
-	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > MAXN)); then
-		die "up: N must be 1..$MAXN (got '$n')"
+	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > cl_maxn)); then
+		die "up: N must be 1..$cl_maxn (got '$n')"
 	fi
 	if healthy "$n"; then
-		log "cluster $ID is already up with $n nodes ($D)"
+		log "cluster $cl_id is already up with $n nodes ($cl_dir)"
 		return 0
 	fi
 	if anything_up; then
-		log "cleaning up a previous (stale or different) cluster $ID first"
+		log "cleaning up a previous (stale or different) cluster $cl_id first"
 		do_down
 	fi
-	validate_dir "$D"
-	if [ -e "$D" ] && ! [ -e "$D/$MARKER" ] && [ -n "$(ls -A "$D")" ]; then
-		die "state directory $D exists, is not empty and was not created by $PROG"
+	validate_dir "$cl_dir"
+	if [ -e "$cl_dir" ] && ! [ -e "$cl_dir/$cl_marker" ] && [ -n "$(ls -A "$cl_dir")" ]; then
+		die "state directory $cl_dir exists, is not empty and was not created by $cl_prog"
 	fi
-	mkdir -p "$D" "$REG_DIR"
-	touch "$D/$MARKER"
-	echo "$D" >"$REG"
-	clean_state_dir
-	rm -rf "$D/log"
-	mkdir -p "$D"/{etc,state,spool,log,run,shared}
+	mkdir -p "$cl_dir" "$cl_reg_dir"
+	touch "$cl_dir/$cl_marker"
+	echo "$cl_dir" >"$cl_reg"
+	clean_state_dir "$cl_dir"
+	rm -rf "$cl_dir/log"
+	mkdir -p "$cl_dir"/{etc,state,spool,log,run,shared}
 	for ((i = 1; i <= n; i++)); do
-		mkdir -p "$D/nodes/n$i/tmp" "$D/spool/n$i"
-		chmod 1777 "$D/nodes/n$i/tmp"
+		mkdir -p "$cl_dir/nodes/n$i/tmp" "$cl_dir/spool/n$i"
+		chmod 1777 "$cl_dir/nodes/n$i/tmp"
 	done
-	chmod 1777 "$D/shared"
-	echo "$n" >"$D/etc/nodes"
-	required_shares "$D" >"$D/etc/shares"
+	chmod 1777 "$cl_dir/shared"
+	echo "$n" >"$cl_dir/etc/nodes"
+	required_shares "$cl_dir" >"$cl_dir/etc/shares"
 	write_config "$n"
 	setup_network "$n"
 
-	setsid unshare --uts --mount --propagation private -- /bin/bash "$SELF" _ctld "$D" \
-		</dev/null >>"$D/log/slurmctld.out" 2>&1 9>&- &
-	echo $! >"$D/run/slurmctld.spid"
-	if ! wait_for "slurmctld to answer 'scontrol ping' at $CTLD_ADDR:$CTLD_PORT" "$UP_TIMEOUT" ctld_up; then
-		dump_logs 40 "$D/log/slurmctld.log" "$D/log/slurmctld.out"
+	setsid unshare --uts --mount --propagation private -- /bin/bash "$cl_self" _ctld "$cl_dir" \
+		</dev/null >>"$cl_dir/log/slurmctld.out" 2>&1 9>&- &
+	echo $! >"$cl_dir/run/slurmctld.spid"
+	if ! wait_for "slurmctld to answer 'scontrol ping' at $cl_ctld_addr:$cl_port" "$cl_up_timeout" ctld_up; then
+		dump_logs 40 "$cl_dir/log/slurmctld.log" "$cl_dir/log/slurmctld.out"
 		return 1
 	fi
 	for ((i = 1; i <= n; i++)); do
-		setsid nsenter --net="/run/netns/$NS_PREFIX$i" -- unshare --uts --mount --ipc --propagation private -- \
-			/bin/bash "$SELF" _node "$i" "$D" </dev/null >>"$D/log/slurmd-n$i.out" 2>&1 9>&- &
-		echo $! >"$D/run/slurmd-n$i.spid"
+		setsid nsenter --net="/run/netns/$cl_ns_prefix$i" -- unshare --uts --mount --ipc --propagation private -- \
+			/bin/bash "$cl_self" _node "$i" "$cl_dir" </dev/null >>"$cl_dir/log/slurmd-n$i.out" 2>&1 9>&- &
+		echo $! >"$cl_dir/run/slurmd-n$i.spid"
 	done
-	if ! wait_for "$n nodes n1..n$n to register and become idle (idle now: $(nodes_idle_count))" \
-		"$UP_TIMEOUT" all_idle "$n"; then
+	if ! wait_for "$n nodes n1..n$n to register and become idle" "$cl_up_timeout" all_idle "$n"; then
 		sl sinfo -N >&2 || true
 		dump_logs 25
 		return 1
@@ -527,69 +537,72 @@ do_up() { # N
 		dump_logs 10
 		return 1
 	fi
-	log "cluster $ID up: $n nodes in $((SECONDS - t0))s; state in $D"
+	log "cluster $cl_id up: $n nodes in $((SECONDS - t0))s; state in $cl_dir"
 }
 
 # --- down --------------------------------------------------------------------------------------
-clean_state_dir() {
-	local m
-	[ -e "$D/$MARKER" ] || return 0
+clean_state_dir() { # dir
+	local d=$1 m
+	[ -e "$d/$cl_marker" ] || return 0
 	# Never delete through a mount: node mounts live only in node namespaces; refuse if any here.
-	m=$(awk -v d="$D/" 'index($5 "/", d) == 1 {print $5}' /proc/self/mountinfo)
+	m=$(awk -v d="$d/" 'index($5 "/", d) == 1 {print $5}' /proc/self/mountinfo)
 	if [ -n "$m" ]; then
-		log "warning: not deleting $D: mounts under it in this namespace: $m"
+		log "warning: not deleting $d: mounts under it in this namespace: $m"
 		return 1
 	fi
 	# No slurm.conf once down: a stale SLURM_CONF must not send traffic to 10.250.x via the
-	# default route.
-	rm -rf --one-file-system "$D/nodes" "$D/spool" "$D/state" "$D/run" "$D/shared" "$D/etc/slurm.conf"
+	# default route. The logs stay until the next 'up'.
+	rm -rf --one-file-system "$d/nodes" "$d/spool" "$d/state" "$d/run" "$d/shared" "$d/etc/slurm.conf"
 }
 
+# Stops everything of cluster ID: the processes in its nodes' netns, slurmctld (by pid file, in
+# the configured state dir and in the one the registry names), then netns, veths, bridge.
 do_down() {
-	local ns i v
-	local -a pids
-	mapfile -t pids < <(cluster_pids "$D" | sort -un)
-	if [ ${#pids[@]} -gt 0 ]; then
-		kill_and_wait 10 "${pids[@]}" || true
+	local ns v d
+	local -a pids dirs=("$cl_dir")
+	if [ -s "$cl_reg" ] && [ "$(cat "$cl_reg")" != "$cl_dir" ]; then
+		dirs+=("$(cat "$cl_reg")")
 	fi
-	# Processes may have appeared in a netns meanwhile (a step starting): one more round.
-	mapfile -t pids < <(cluster_pids "$D" | sort -un)
-	if [ ${#pids[@]} -gt 0 ]; then
-		kill_and_wait 5 "${pids[@]}" || true
-	fi
+	for _ in 1 2; do # twice: a step may have been starting in a netns meanwhile
+		mapfile -t pids < <(for d in "${dirs[@]}"; do cluster_pids "$d"; done | sort -un)
+		if [ ${#pids[@]} -gt 0 ]; then
+			kill_and_wait 10 "${pids[@]}" || true
+		fi
+	done
 	for ns in $(our_netns); do
 		ip netns del "$ns" 2>/dev/null || log "warning: could not delete netns $ns"
 	done
-	for v in $(ip -o link show 2>/dev/null | awk -F': ' -v p="$VETH_PREFIX" '{sub(/@.*/, "", $2)} index($2, p) == 1 {print $2}'); do
+	for v in $(ip -o link show 2>/dev/null | awk -F': ' -v p="$cl_veth_prefix" '{sub(/@.*/, "", $2)} index($2, p) == 1 {print $2}'); do
 		ip link del "$v" 2>/dev/null || true
 	done
-	if ip link show "$BRIDGE" >/dev/null 2>&1; then
-		ip link del "$BRIDGE" || log "warning: could not delete bridge $BRIDGE"
+	if ip link show "$cl_bridge" >/dev/null 2>&1; then
+		ip link del "$cl_bridge" || log "warning: could not delete bridge $cl_bridge"
 	fi
-	clean_state_dir || true
-	rm -f "$REG"
-	if [ -n "$(our_netns)" ] || ip link show "$BRIDGE" >/dev/null 2>&1; then
-		log "warning: cluster $ID not completely removed (netns: $(our_netns | tr '\n' ' '))"
+	for d in "${dirs[@]}"; do
+		clean_state_dir "$d" || true
+	done
+	rm -f "$cl_reg"
+	if [ -n "$(our_netns)" ] || ip link show "$cl_bridge" >/dev/null 2>&1; then
+		log "warning: cluster $cl_id not completely removed (netns: $(our_netns | tr '\n' ' '))"
 		return 1
 	fi
-	return 0
 }
 
 # --- status / env / exec / run -----------------------------------------------------------------
 cmd_status() {
 	local n i pid
 	if ! anything_up; then
-		echo "cluster $ID: down"
+		echo "cluster $cl_id: down"
 		return 3
 	fi
-	n=$(cat "$D/etc/nodes" 2>/dev/null || echo 0)
-	echo "cluster $ID: state dir $D, $n nodes, bridge $BRIDGE $CTLD_ADDR/24, slurmctld port $CTLD_PORT"
-	echo "  slurmctld pid: $(daemon_pid "$D/run/slurmctld.spid" "$D/etc/slurm.conf" || echo none)"
+	n=$(cat "$cl_dir/etc/nodes" 2>/dev/null || echo 0)
+	echo "cluster $cl_id: state dir $cl_dir, $n nodes, bridge $cl_bridge $cl_ctld_addr/24, slurmctld port $cl_port"
+	echo "  slurmctld pid: $(daemon_pid "$cl_dir/run/slurmctld.spid" "$cl_dir/etc/slurm.conf" || echo none)"
 	for ((i = 1; i <= n; i++)); do
-		pid=$(daemon_pid "$D/run/slurmd-n$i.spid" "$D/etc/slurm.conf" || echo none)
-		echo "  n$i: $(node_ip "$i") netns $NS_PREFIX$i slurmd pid $pid"
+		pid=$(daemon_pid "$cl_dir/run/slurmd-n$i.spid" "$cl_dir/etc/slurm.conf" || echo none)
+		echo "  n$i: $(node_ip "$i") netns $cl_ns_prefix$i slurmd pid $pid"
 	done
-	echo "  shared into the nodes' /tmp: $(tr '\n' ' ' <"$D/etc/shares" 2>/dev/null)"
+	echo "  shared into the nodes' /tmp: $(tr '\n' ' ' <"$cl_dir/etc/shares" 2>/dev/null)"
 	sl sinfo -N 2>&1 | sed 's/^/  /' || true
 	sl squeue 2>&1 | sed 's/^/  /' || true
 	if healthy "$n"; then
@@ -601,8 +614,8 @@ cmd_status() {
 }
 
 cmd_env() {
-	[ -s "$D/etc/slurm.conf" ] || die "cluster $ID is not up (no $D/etc/slurm.conf)"
-	echo "export SLURM_CONF=$D/etc/slurm.conf"
+	[ -s "$cl_dir/etc/slurm.conf" ] || die "cluster $cl_id is not up (no $cl_dir/etc/slurm.conf)"
+	echo "export SLURM_CONF=$cl_dir/etc/slurm.conf"
 }
 
 cmd_exec() { # I -- CMD...
@@ -611,19 +624,19 @@ cmd_exec() { # I -- CMD...
 	shift
 	[ "${1:-}" = -- ] && shift
 	[ $# -gt 0 ] || set -- bash
-	pid=$(daemon_pid "$D/run/slurmd-n$i.spid" "$D/etc/slurm.conf") || die "node n$i is not up (no slurmd) in cluster $ID"
+	pid=$(daemon_pid "$cl_dir/run/slurmd-n$i.spid" "$cl_dir/etc/slurm.conf") || die "node n$i is not up (no slurmd) in cluster $cl_id"
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	exec nsenter --target "$pid" --net --uts --mount --ipc -- env SLURM_CONF="$D/etc/slurm.conf" \
+	exec nsenter --target "$pid" --net --uts --mount --ipc -- env SLURM_CONF="$cl_dir/etc/slurm.conf" \
 		/bin/bash -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' _ "$PWD" "$@" 9>&-
 }
 
-CMD_PID=
-STAGE=
+cl_cmd_pid=
+cl_stage=
 on_signal() { # signal-number
 	trap '' INT TERM HUP
 	log "received signal $1, stopping and tearing the cluster down"
-	if [ -n "$CMD_PID" ]; then
-		kill -TERM "$CMD_PID" 2>/dev/null || true
+	if [ -n "$cl_cmd_pid" ]; then
+		kill -TERM "$cl_cmd_pid" 2>/dev/null || true
 	fi
 	exit $((128 + $1))
 }
@@ -633,37 +646,39 @@ cleanup() {
 	local rc=$?
 	trap - EXIT
 	trap '' INT TERM HUP
-	if [ "$STAGE" = up ] && [ $rc -ne 0 ]; then
-		log "error: could not bring up cluster $ID (logs kept in $D/log); cleaning up"
+	if [ "$cl_stage" = up ] && [ $rc -ne 0 ]; then
+		log "error: could not bring up cluster $cl_id (logs kept in $cl_dir/log); cleaning up"
 		[ $rc -eq 77 ] && rc=1 # a failed 'up' is a failure, never a skip
 	fi
-	if [ -n "$CMD_PID" ] && kill -0 "$CMD_PID" 2>/dev/null; then
-		kill -TERM "$CMD_PID" 2>/dev/null || true
+	if [ -n "$cl_cmd_pid" ] && kill -0 "$cl_cmd_pid" 2>/dev/null; then
+		kill -TERM "$cl_cmd_pid" 2>/dev/null || true
 	fi
-	if [ "$cmd" = run ] && [ "$STAGE" != up ] && [ "${SC_CLUSTER_KEEP:-0}" = 1 ]; then
-		log "SC_CLUSTER_KEEP=1: leaving cluster $ID up; stop it with: $SELF down"
-	elif [ "$cmd" = run ] || [ "$STAGE" = up ]; then
+	if [ "$cl_cmd" = run ] && [ "$cl_stage" != up ] && [ "$cl_nested" = 1 ]; then
+		: # a 'run' inside a 'run': the outer one tears the cluster down
+	elif [ "$cl_cmd" = run ] && [ "$cl_stage" != up ] && [ "${SC_CLUSTER_KEEP:-0}" = 1 ]; then
+		log "SC_CLUSTER_KEEP=1: leaving cluster $cl_id up; stop it with: $cl_self down"
+	elif [ "$cl_cmd" = run ] || [ "$cl_stage" = up ]; then
 		if ! do_down && [ $rc -eq 0 ]; then
 			rc=1
 		fi
 	fi
-	if [ -n "$CMD_PID" ]; then
-		kill -KILL "$CMD_PID" 2>/dev/null || true
+	if [ -n "$cl_cmd_pid" ]; then
+		kill -KILL "$cl_cmd_pid" 2>/dev/null || true
 	fi
 	exit "$rc"
 }
 
 cmd_up() { # N
-	[ $# -eq 1 ] || die "usage: $PROG up N"
+	[ $# -eq 1 ] || die "usage: $cl_prog up N"
 	cmd_check
 	lock up "$@"
 	trap cleanup EXIT
 	trap 'on_signal 2' INT
 	trap 'on_signal 15' TERM
 	trap 'on_signal 1' HUP
-	STAGE=up
+	cl_stage=up
 	do_up "$1" # errexit is active here: any failing step exits through cleanup
-	STAGE=ready
+	cl_stage=ready
 	cmd_env
 }
 
@@ -679,20 +694,20 @@ cmd_run() { # N -- CMD...
 	trap 'on_signal 2' INT
 	trap 'on_signal 15' TERM
 	trap 'on_signal 1' HUP
-	STAGE=up
+	cl_stage=up
 	do_up "$n"
-	STAGE=run
-	export SLURM_CONF=$D/etc/slurm.conf SC_CLUSTER_DIR=$D SC_CLUSTER_NODES=$n \
-		SC_CLUSTER_SHARED=$D/shared SC_CLUSTER_LOCK_HELD=$ID
+	cl_stage=run
+	export SLURM_CONF=$cl_dir/etc/slurm.conf SC_CLUSTER_DIR=$cl_dir SC_CLUSTER_NODES=$n \
+		SC_CLUSTER_SHARED=$cl_dir/shared SC_CLUSTER_LOCK_HELD=$cl_id
 	# In the background so that a signal is handled at once; stdin kept (bash would use /dev/null).
-	exec 8<&0 2>/dev/null || exec 8</dev/null
+	if { true <&0; } 2>/dev/null; then exec 8<&0; else exec 8</dev/null; fi
 	"$@" <&8 8<&- 9>&- &
-	CMD_PID=$!
+	cl_cmd_pid=$!
 	exec 8<&-
 	rc=0
-	wait "$CMD_PID" || rc=$?
-	CMD_PID=
-	STAGE=ready
+	wait "$cl_cmd_pid" || rc=$?
+	cl_cmd_pid=
+	cl_stage=ready
 	exit "$rc"
 }
 
@@ -701,15 +716,15 @@ cmd_run() { # N -- CMD...
 	usage >&2
 	exit 2
 }
-cmd=$1
+cl_cmd=$1
 shift
-case $cmd in
+case $cl_cmd in
 _node) node_main "$@" ;;
 _ctld) ctld_main "$@" ;;
 esac
-D=$(state_dir)
+cl_dir=$(state_dir)
 
-case $cmd in
+case $cl_cmd in
 check) cmd_check ;;
 up) cmd_up "$@" ;;
 down)
@@ -717,7 +732,7 @@ down)
 		lock down
 	fi
 	if do_down; then
-		log "cluster $ID down"
+		log "cluster $cl_id down"
 	else
 		exit 1
 	fi

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #define HOSTLEN 64
-#define SETTLE_US 500000 /* see MPI_Finalize below */
+#define SETTLE_US 300000 /* see MPI_Finalize below */
+#define STAGGER_US 100000
 
 static int check(int rank, const char *what, long got, long want)
 {
@@ -95,16 +96,19 @@ int main(int argc, char **argv)
 		free(hosts);
 	}
 	/*
-	 * MPICH 4.0.2's UCX finalize closes every endpoint, progresses until its own closes are
-	 * acknowledged, then blocks in a PMI barrier without progressing. A rank that is still
-	 * inside an earlier MPI call acknowledges the others' closes, but its own close requests,
-	 * sent when it reaches MPI_Finalize, are then never answered: a hang (measured here in most
-	 * 3-node runs). Leaving the barrier, nobody progresses for SETTLE_US, so every rank has
-	 * entered MPI_Finalize before any close request arrives. SC_RING_NO_SETTLE=1 disables this.
+	 * Work around two hangs of MPICH 4.0.2 + UCX 1.13 (TCP) in MPI_Finalize across nodes,
+	 * measured here in most 3-node runs without this: (1) finalize closes every endpoint,
+	 * progresses only until its own closes are acknowledged, then blocks in a PMI barrier; a
+	 * peer still inside an earlier MPI call acknowledges those closes, but its own close
+	 * requests, sent when it reaches MPI_Finalize, are never answered; (2) two ranks closing
+	 * their endpoints to each other at the same moment sometimes never complete. After the
+	 * barrier nobody progresses MPI for SETTLE_US (so no rank is still inside an earlier call),
+	 * and ranks enter MPI_Finalize one after the other, STAGGER_US apart. SC_RING_NO_SETTLE=1
+	 * disables this (to reproduce the hangs).
 	 */
 	if (!getenv("SC_RING_NO_SETTLE")) {
 		MPI_Barrier(MPI_COMM_WORLD);
-		usleep(SETTLE_US);
+		usleep(SETTLE_US + STAGGER_US * (useconds_t)(rank < 16 ? rank : 16));
 	}
 	/* The tests tell a hang in MPI_Finalize from one before it by these two lines. */
 	printf("mpi_ring: rank %d entering MPI_Finalize\n", rank);

@@ -6,7 +6,7 @@
 
 SMOKE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SMOKE_CLUSTER=$SMOKE_DIR/cluster.sh
-SMOKE_TIMEOUT=${SC_SMOKE_TIMEOUT:-120}
+SMOKE_TIMEOUT=${SC_SMOKE_TIMEOUT:-60}
 SMOKE_HANG=75 # exit status of a step whose ranks all passed but that hung in MPI_Finalize
 
 # smoke_main IMPL MPI-PLUGIN NODES NTASKS: the whole test (called by smoke-IMPL.sh).
@@ -15,7 +15,7 @@ smoke_main() {
 	builddir=${SC_TESTS_BUILDDIR:-$PWD}
 	prog=$builddir/cluster/mpi_ring_$impl
 	if ! [ -x "$prog" ]; then
-		echo "SKIP: $prog was not built (configure found no $impl: pkg-config module missing)"
+		echo "SKIP: $prog was not built (configure found no $impl, or check programs not built: use make check)"
 		exit 77
 	fi
 	"$SMOKE_CLUSTER" check || exit $? # prints why, exits 77
@@ -65,7 +65,7 @@ smoke_step() {
 	sed 's/^/| /' "$out"
 
 	ok_lines=$(grep -cE "^mpi_ring: rank [0-9]+ of $ntasks on n[0-9]+: .* ok\$" "$out" || true)
-	hosts=$(sed -nE "s/^mpi_ring: rank [0-9]+ of $ntasks on (n[0-9]+): .*/\\1/p" "$out" | sort -u | tr '\n' ' ')
+	hosts=$(sed -nE "s/^mpi_ring: rank [0-9]+ of $ntasks on (n[0-9]+): .*/\\1/p" "$out" | sort -u | tr '\n' ' ' | sed 's/ $//')
 	entered=$(grep -cE '^mpi_ring: rank [0-9]+ entering MPI_Finalize$' "$out" || true)
 	finalized=$(grep -cE '^mpi_ring: rank [0-9]+ finalized$' "$out" || true)
 	summary=$(grep -E '^mpi_ring: summary:' "$out" || true)
@@ -76,7 +76,7 @@ smoke_step() {
 		bad=1
 	fi
 	for ((i = 1; i <= nodes; i++)); do
-		case " $hosts" in
+		case " $hosts " in
 		*" n$i "*) ;;
 		*)
 			echo "check FAILED: no rank ran on node n$i"
