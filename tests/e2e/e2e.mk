@@ -4,7 +4,9 @@
 # lib.sh holds the mechanics, scenarios.sh the checks each program script runs.
 SC_E2E_PROG_CFLAGS = -std=gnu11 $(SC_CFLAGS)
 
-check_PROGRAMS += e2e/progs/state e2e/progs/threads e2e/progs/omp e2e/progs/timers
+check_PROGRAMS += e2e/progs/state e2e/progs/threads e2e/progs/omp e2e/progs/timers \
+	e2e/progs/holder
+e2e_progs_holder_SOURCES = e2e/progs/holder.c
 e2e_progs_timers_SOURCES = e2e/progs/timers.c
 e2e_progs_state_SOURCES = e2e/progs/state.c
 e2e_progs_state_CFLAGS = $(SC_E2E_PROG_CFLAGS)
@@ -17,7 +19,7 @@ e2e_progs_omp_LDFLAGS = -fopenmp
 
 SC_E2E_TESTS = \
 	e2e/native.sh \
-	e2e/ckpt-state.sh e2e/ckpt-threads.sh e2e/ckpt-omp.sh e2e/ckpt-python.sh e2e/ckpt-python-path.sh e2e/ckpt-timers.sh \
+	e2e/ckpt-state.sh e2e/ckpt-threads.sh e2e/ckpt-omp.sh e2e/ckpt-python.sh e2e/ckpt-python-path.sh e2e/ckpt-timers.sh e2e/refuse.sh \
 	e2e/interval-state.sh e2e/interval-threads.sh e2e/interval-omp.sh e2e/interval-python.sh \
 	e2e/errors.sh
 TESTS += $(SC_E2E_TESTS)
