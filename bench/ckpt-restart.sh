@@ -14,6 +14,7 @@ export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$b/upper-half/.libs}
 trap '"$sc" command --ckptdir "$dir/ckpt" --quit >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 read -r _ raw_w _ raw_r < <("$hog" "$mib" --raw "$dir/raw.bin")
 
@@ -23,7 +24,7 @@ t0=$(now)
 "$sc" command --ckptdir "$dir/ckpt" --kcheckpoint > "$dir/ckpt.txt"
 t1=$(now)
 wait || true
-ckpt_s=$(echo "$t1 - $t0" | bc -l)
+ckpt_s=$(calc "$t1 - $t0")
 bytes=$(awk 'NR>2 {b=$4} END {print b}' "$dir/ckpt/MANIFEST")
 
 drop_caches
@@ -32,12 +33,12 @@ t0=$(now)
 pid=$!
 for _ in $(seq 6000); do grep -q tick "$dir/run2.out" 2>/dev/null && break; sleep 0.005; done
 t1=$(now)
-restart_s=$(echo "$t1 - $t0" | bc -l)
+restart_s=$(calc "$t1 - $t0")
 kill "$pid" 2>/dev/null || true
 wait 2>/dev/null || true
 
-printf 'memory %d MiB, image %.3f GB\n' "$mib" "$(echo "$bytes / 1000000000" | bc -l)"
+printf 'memory %d MiB, image %.3f GB\n' "$mib" "$(calc "$bytes / 1000000000")"
 printf 'raw write+fdatasync %.3f s, raw read (cold) %.3f s\n' "$raw_w" "$raw_r"
-printf 'checkpoint (command to commit) %.3f s = %.2fx raw write (goal <= 1.25)\n' "$ckpt_s" "$(echo "$ckpt_s / $raw_w" | bc -l)"
+printf 'checkpoint (command to commit) %.3f s = %.2fx raw write (goal <= 1.25)\n' "$ckpt_s" "$(calc "$ckpt_s / $raw_w")"
 printf 'restart (command to running, cold cache) %.3f s = %.2fx raw write (goal <= 1.5), %.2fx raw read\n' \
-	"$restart_s" "$(echo "$restart_s / $raw_w" | bc -l)" "$(echo "$restart_s / $raw_r" | bc -l)"
+	"$restart_s" "$(calc "$restart_s / $raw_w")" "$(calc "$restart_s / $raw_r")"
