@@ -8,6 +8,7 @@
 #include "coord_client.h"
 #include "protocol.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -206,12 +207,53 @@ fail:;
 	return -1;
 }
 
+/* A numeric address needs no resolver. getaddrinfo allocates and takes locks even for numeric
+ * hosts, and the rank runtime reconnects after a restart while the application's threads are
+ * still suspended (one may hold the allocator's lock): the lower half passes numeric addresses,
+ * and this path connects them without the resolver. Returns 1 with *ai filled, else 0. */
+static int numeric_addr(const char *host, int port, struct sockaddr_storage *ss,
+			struct addrinfo *ai)
+{
+	memset(ss, 0, sizeof *ss);
+	memset(ai, 0, sizeof *ai);
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		ai->ai_addrlen = sizeof *in4;
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		ai->ai_addrlen = sizeof *in6;
+	} else {
+		return 0;
+	}
+	ai->ai_family = ss->ss_family;
+	ai->ai_socktype = SOCK_STREAM;
+	ai->ai_addr = (struct sockaddr *)ss;
+	return 1;
+}
+
 int sc_conn_open(struct sc_conn *c, const char *host, int port, const char *secret,
 		 struct sc_msg *hello, struct sc_msg *welcome, int timeout_ms, char *err,
 		 size_t errlen)
 {
 	c->fd = -1;
 	int64_t deadline = deadline_after(timeout_ms);
+	struct sockaddr_storage ss;
+	struct addrinfo numeric;
+	if (numeric_addr(host, port, &ss, &numeric)) {
+		c->fd = connect_addr(&numeric, deadline);
+		if (c->fd < 0) {
+			int e = errno;
+			snprintf(err, errlen, "cannot connect to coordinator at %s:%d: %s", host,
+				 port, strerrordesc_np(e));
+			errno = e;
+			return -1;
+		}
+		goto connected;
+	}
 	char portstr[16];
 	snprintf(portstr, sizeof portstr, "%d", port);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -240,6 +282,7 @@ int sc_conn_open(struct sc_conn *c, const char *host, int port, const char *secr
 		return -1;
 	}
 
+connected:
 	hello->type = SC_MSG_HELLO;
 	snprintf(hello->secret, sizeof hello->secret, "%s", secret ? secret : "");
 	unsigned char frame[SC_FRAME_MAX];
