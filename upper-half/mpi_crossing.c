@@ -155,6 +155,18 @@ int sc_mpi_sync(int fn, uint64_t lower_comm)
 	return rc;
 }
 
+int sc_mpi_peers(uint64_t lower_comm)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	int inter = 0, n = 0, rc;
+	SC_MPI_CALL(rc = tab->Comm_test_inter(lower_comm, &inter));
+	if (rc == 0 && inter)
+		SC_MPI_CALL(rc = tab->Comm_remote_size(lower_comm, &n));
+	else if (rc == 0)
+		SC_MPI_CALL(rc = tab->Comm_size(lower_comm, &n));
+	return rc == 0 ? n : 0;
+}
+
 int sc_mpi_fail(int fn, int rc)
 {
 	const char *name = fn >= 0 && fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[fn] : "?";

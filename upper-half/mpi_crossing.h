@@ -81,6 +81,9 @@ int sc_mpi_finish(int fn, uint64_t *pend, struct sc_abi_status *status);
 int sc_mpi_slice_done(int fn);
 /* The nonblocking barrier run before a `sync` collective. */
 int sc_mpi_sync(int fn, uint64_t lower_comm);
+/* The number of processes a communicator exchanges with (remote size of an intercomm): the
+ * length of per-process handle arrays (MPI_Alltoallw's datatypes). */
+int sc_mpi_peers(uint64_t lower_comm);
 /* An error or special code from the lower half -> the ABI error code to return. */
 int sc_mpi_fail(int fn, int rc);
 void sc_mpi_after_init(void);

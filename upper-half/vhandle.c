@@ -76,12 +76,20 @@ static void hash_remove(struct sc_vobj *o)
 		}
 }
 
-uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower)
+static uint64_t predef_abi(uint32_t kind, uint64_t lower) /* 0: not predefined */
 {
 	for (uint32_t i = hash(kind, lower) % PREDEF_HASH; prev_tab[i].abi;
 	     i = (i + 1) % PREDEF_HASH)
 		if (prev_tab[i].kind == kind && prev_tab[i].lower == lower)
 			return prev_tab[i].abi;
+	return 0;
+}
+
+uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower)
+{
+	uint64_t abi = predef_abi(kind, lower);
+	if (abi)
+		return abi;
 	uint64_t h = kind < SC_VK_COUNT ? sc_vk_null[kind] : 0;
 	pthread_mutex_lock(&lock);
 	for (struct sc_vobj *o = obj_hash[hash(kind, lower) % OBJ_HASH]; o; o = o->hnext)
@@ -125,6 +133,11 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 {
 	if (lower == sc_vh_predef[sc_vk_null[kind]])
 		return (void *)(uintptr_t)sc_vk_null[kind];
+	/* A call may hand back a predefined object (MPI_Mprobe: MPI_MESSAGE_NO_PROC; an error
+	 * handler getter: MPI_ERRORS_RETURN): the application must see the ABI constant. */
+	uint64_t abi = predef_abi(kind, lower);
+	if (abi)
+		return (void *)(uintptr_t)abi;
 	struct sc_vobj *o = calloc(1, sizeof *o);
 	if (!o) {
 		static const char m[] = "splitckpt: out of memory for an MPI handle\n";
@@ -136,7 +149,7 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	o->flags = SC_VOBJ_LIVE;
 	o->fn = fn;
 	o->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
-	o->refmask = (uint8_t)refmask;
+	o->refmask = (uint16_t)refmask;
 	o->refs = 1;
 	for (int i = 0; i < o->nargs; i++)
 		o->args[i] = args[i];
@@ -155,6 +168,23 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	hash_insert(o);
 	pthread_mutex_unlock(&lock);
 	return o;
+}
+
+void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn)
+{
+	uint64_t h = sc_vh_from_lower(kind, lower);
+	if (h != sc_vk_null[kind] || lower == sc_vh_predef[sc_vk_null[kind]]) {
+		/* The implementation counted one more reference (MPICH hands back the same handle
+		 * from MPI_Type_get_contents): so does the object, the application frees both. */
+		struct sc_vobj *o = as_obj(h);
+		if (o) {
+			pthread_mutex_lock(&lock);
+			o->refs++;
+			pthread_mutex_unlock(&lock);
+		}
+		return (void *)(uintptr_t)h;
+	}
+	return sc_vh_new(kind, lower, fn, 0, NULL, 0);
 }
 
 void sc_vh_set_lower(void *h, uint64_t lower)
@@ -280,6 +310,11 @@ uint64_t *sc_vh_arr_lower(uint64_t *small, int nsmall, void *const *h, int n)
 	for (int i = 0; i < n; i++)
 		p[i] = sc_vh_lower(h[i]);
 	return p;
+}
+
+uint64_t *sc_vh_arr_tmp(uint64_t *small, int nsmall, int n)
+{
+	return n > nsmall ? malloc((size_t)n * sizeof *small) : small;
 }
 
 void sc_vh_arr_done(uint64_t *small, uint64_t *p)

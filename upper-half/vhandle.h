@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define SC_VH_PREDEF_MAX 1024 /* every predefined ABI handle is below this */
-#define SC_VH_MAX_ARGS 8      /* recorded creation arguments */
+#define SC_VH_MAX_ARGS 12     /* recorded creation arguments (MPI_Isendrecv has 11) */
 
 enum {
 	SC_VOBJ_LIVE = 1,  /* the application holds it */
@@ -24,8 +24,8 @@ struct sc_vobj {
 	 * handles included as the application passed them (bit i of refmask: args[i] is a handle
 	 * whose object this record keeps alive). Replayed in creation order at restart. */
 	uint16_t fn;
+	uint16_t refmask;
 	uint8_t nargs;
-	uint8_t refmask;
 	uint32_t refs; /* the application's reference + records naming this object */
 	uint64_t args[SC_VH_MAX_ARGS];
 	struct sc_vobj *prev, *next; /* all objects but requests, in creation order */
@@ -60,6 +60,9 @@ void sc_vh_free(uint32_t kind, void *h);
 /* The application's handle for a lower handle (callbacks, functions returning existing
  * objects): the ABI constant, a live object, or NULL of the kind if unknown. */
 uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower);
+/* A handle a call returned that may name an object the application already holds
+ * (MPI_Comm_get_errhandler...): that handle, or else a new object recorded as made by fn. */
+void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn);
 
 /* ---- requests: short-lived, allocated without locks from per-thread lists ------------------ */
 void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args);
@@ -74,6 +77,8 @@ void sc_vh_req_foreach(void (*fn)(struct sc_vobj *o, void *arg), void *arg);
  * that fails). sc_vh_arr_done releases it. */
 uint64_t *sc_vh_arr_lower(uint64_t *small, int nsmall, void *const *h, int n);
 void sc_vh_arr_done(uint64_t *small, uint64_t *p);
+/* Room for n lower handles a call returns (small when n <= nsmall; NULL: out of memory). */
+uint64_t *sc_vh_arr_tmp(uint64_t *small, int nsmall, int n);
 
 /* Objects (not requests) in creation order, for replay and for tests. */
 struct sc_vobj *sc_vh_first(void);

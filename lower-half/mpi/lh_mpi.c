@@ -5,8 +5,10 @@
 #define _GNU_SOURCE
 #if defined(SC_LH_MPICH)
 #include "lh_mpich.h"
+#elif defined(SC_LH_OPENMPI)
+#include "lh_openmpi.h"
 #else
-#error "an MPI lower half is built with -DSC_LH_MPICH (or another backend)"
+#error "an MPI lower half is built with -DSC_LH_MPICH or -DSC_LH_OPENMPI"
 #endif
 
 #include <errno.h>

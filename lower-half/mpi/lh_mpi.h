@@ -1,7 +1,7 @@
 /* What every MPI lower half shares, whatever the implementation: the conversions of ABI values
  * that the implementation's own mpi.h names (wildcards, thread levels, MPI_IN_PLACE, statuses,
  * error codes), bounded test loops, temporary arrays and callback trampolines. Included by a
- * backend header (lh_mpich.h) after it has defined the LH_* handle vocabulary. */
+ * backend header (lh_mpich.h, lh_openmpi.h) after it has defined the LH_* handle vocabulary. */
 #ifndef SPLITCKPT_LH_MPI_H
 #define SPLITCKPT_LH_MPI_H
 
@@ -88,6 +88,12 @@ int lh_err_in(int abi_code); /* an ABI code or class -> the implementation's cod
 int lh_class_out(int cls);   /* the implementation's class -> ABI class */
 
 /* ---- statuses ---------------------------------------------------------------------------- */
+/* The implementation's private status fields travel in internal[]: a backend whose status does
+ * not fit whole (Open MPI's) defines LH_STATUS_SAVE/LH_STATUS_LOAD to keep only those. */
+#ifndef LH_STATUS_SAVE
+#define LH_STATUS_SAVE(internal, s) memcpy((internal), (s), sizeof *(s))
+#define LH_STATUS_LOAD(s, internal) memcpy((s), (internal), sizeof *(s))
+#endif
 /* with_error: only multiple-completion calls that returned MPI_ERR_IN_STATUS set MPI_ERROR;
  * otherwise the field is not the implementation's to report and stays as the caller left it. */
 static inline void lh_status_out(struct sc_abi_status *a, const MPI_Status *s, int with_error)
@@ -96,11 +102,11 @@ static inline void lh_status_out(struct sc_abi_status *a, const MPI_Status *s, i
 	a->tag = lh_tag_out(s->MPI_TAG);
 	if (with_error)
 		a->error = lh_err_out(s->MPI_ERROR);
-	memcpy(a->internal, s, sizeof *s);
+	LH_STATUS_SAVE(a->internal, s);
 }
 static inline void lh_status_in(MPI_Status *s, const struct sc_abi_status *a)
 {
-	memcpy(s, a->internal, sizeof *s);
+	LH_STATUS_LOAD(s, a->internal);
 	s->MPI_SOURCE = lh_rank_in(a->source);
 	s->MPI_TAG = lh_tag_in(a->tag);
 	s->MPI_ERROR = lh_err_in(a->error);

@@ -1,0 +1,4 @@
+#!/bin/bash
+# cov_types.c (wrappers/COVERAGE.md) natively and through the MPICH lower half, with 2 and 4 ranks.
+. "$(dirname "$0")/crossing-lib.sh"
+crossing_test cov_types 2 4

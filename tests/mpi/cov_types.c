@@ -1,0 +1,218 @@
+/* Coverage of derived datatypes through the crossing: every constructor sends real data whose
+ * layout is checked on arrival (contiguous, vector, hvector, indexed, hindexed, (h)indexed_block,
+ * struct, subarray, resized, dup), extents and sizes, Pack/Unpack/Pack_size, Get_address,
+ * Type_get_envelope/contents (combiner constants differ between the ABI and MPICH) and names.
+ * Needs an even number of ranks. Self-checking.
+ */
+#include <mpi.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int rank, size, peer;
+
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
+				__LINE__, #c);                                                     \
+			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
+		}                                                                                  \
+	} while (0)
+#define OK(call) CHECK((call) == MPI_SUCCESS)
+
+/* Sends src[] with type t (count 1) from even to odd ranks, which receive it as `n` ints. */
+static void xfer(MPI_Datatype t, const int *src, int *dst, int n)
+{
+	OK(MPI_Type_commit(&t));
+	if (rank % 2 == 0)
+		OK(MPI_Send(src, 1, t, peer, 1, MPI_COMM_WORLD));
+	else
+		OK(MPI_Recv(dst, n, MPI_INT, peer, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+	OK(MPI_Type_free(&t));
+	CHECK(t == MPI_DATATYPE_NULL);
+}
+
+static void constructors(void)
+{
+	int src[64], got[64];
+	for (int i = 0; i < 64; i++)
+		src[i] = i * 3 + 1;
+	MPI_Datatype t;
+#define EXPECT(...)                                                                                \
+	do {                                                                                       \
+		static const int idx[] = {__VA_ARGS__};                                            \
+		if (rank % 2)                                                                      \
+			for (size_t k = 0; k < sizeof idx / sizeof idx[0]; k++)                    \
+				CHECK(got[k] == src[idx[k]]);                                      \
+	} while (0)
+	OK(MPI_Type_contiguous(3, MPI_INT, &t));
+	xfer(t, src, got, 3);
+	EXPECT(0, 1, 2);
+	OK(MPI_Type_vector(3, 2, 4, MPI_INT, &t));
+	xfer(t, src, got, 6);
+	EXPECT(0, 1, 4, 5, 8, 9);
+	OK(MPI_Type_create_hvector(2, 1, 5 * sizeof(int), MPI_INT, &t));
+	xfer(t, src, got, 2);
+	EXPECT(0, 5);
+	int bl[3] = {1, 2, 1}, dsp[3] = {7, 2, 11};
+	OK(MPI_Type_indexed(3, bl, dsp, MPI_INT, &t));
+	xfer(t, src, got, 4);
+	EXPECT(7, 2, 3, 11);
+	MPI_Aint hd[3] = {3 * sizeof(int), 0, 9 * sizeof(int)};
+	OK(MPI_Type_create_hindexed(3, bl, hd, MPI_INT, &t));
+	xfer(t, src, got, 4);
+	EXPECT(3, 0, 1, 9);
+	OK(MPI_Type_create_indexed_block(3, 2, dsp, MPI_INT, &t));
+	xfer(t, src, got, 6);
+	EXPECT(7, 8, 2, 3, 11, 12);
+	MPI_Aint hb[2] = {4 * sizeof(int), 1 * sizeof(int)};
+	OK(MPI_Type_create_hindexed_block(2, 2, hb, MPI_INT, &t));
+	xfer(t, src, got, 4);
+	EXPECT(4, 5, 1, 2);
+	/* struct of an int, a skipped gap and two ints, each member its own datatype handle */
+	MPI_Datatype pair, types[2];
+	OK(MPI_Type_contiguous(2, MPI_INT, &pair));
+	types[0] = MPI_INT;
+	types[1] = pair;
+	int sbl[2] = {1, 1};
+	MPI_Aint sd[2] = {sizeof(int), 6 * sizeof(int)};
+	OK(MPI_Type_create_struct(2, sbl, sd, types, &t));
+	xfer(t, src, got, 3);
+	EXPECT(1, 6, 7);
+	OK(MPI_Type_free(&pair));
+	/* 4x4 array of ints, the 2x2 block starting at (1, 2), C order */
+	int sizes[2] = {4, 4}, sub[2] = {2, 2}, st[2] = {1, 2};
+	OK(MPI_Type_create_subarray(2, sizes, sub, st, MPI_ORDER_C, MPI_INT, &t));
+	xfer(t, src, got, 4);
+	EXPECT(6, 7, 10, 11);
+	OK(MPI_Type_create_subarray(2, sizes, sub, st, MPI_ORDER_FORTRAN, MPI_INT, &t));
+	xfer(t, src, got, 4);
+	EXPECT(9, 10, 13, 14);
+	/* resized: an int with an extent of 3 ints, so count 3 takes every third */
+	MPI_Datatype r;
+	OK(MPI_Type_create_resized(MPI_INT, 0, 3 * sizeof(int), &r));
+	OK(MPI_Type_commit(&r));
+	MPI_Aint lb = -1, ext = -1;
+	OK(MPI_Type_get_extent(r, &lb, &ext));
+	CHECK(lb == 0 && ext == 3 * (MPI_Aint)sizeof(int));
+	if (rank % 2 == 0)
+		OK(MPI_Send(src, 3, r, peer, 2, MPI_COMM_WORLD));
+	else
+		OK(MPI_Recv(got, 3, MPI_INT, peer, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+	EXPECT(0, 3, 6);
+	MPI_Datatype d;
+	OK(MPI_Type_dup(r, &d));
+	OK(MPI_Type_get_extent(d, &lb, &ext));
+	CHECK(ext == 3 * (MPI_Aint)sizeof(int) && d != r);
+	OK(MPI_Type_free(&d));
+	OK(MPI_Type_free(&r));
+#undef EXPECT
+}
+
+static void queries(void)
+{
+	MPI_Datatype v, s;
+	OK(MPI_Type_vector(3, 2, 4, MPI_INT, &v));
+	int sz = 0;
+	OK(MPI_Type_size(v, &sz));
+	CHECK(sz == 6 * (int)sizeof(int));
+	MPI_Aint lb, ext, tlb, text;
+	OK(MPI_Type_get_extent(v, &lb, &ext));
+	CHECK(lb == 0 && ext == 10 * (MPI_Aint)sizeof(int));
+	OK(MPI_Type_create_resized(v, -4, 64, &s));
+	OK(MPI_Type_get_extent(s, &lb, &ext));
+	OK(MPI_Type_get_true_extent(s, &tlb, &text));
+	CHECK(lb == -4 && ext == 64 && tlb == 0 && text == 10 * (MPI_Aint)sizeof(int));
+	/* envelope and contents: the vector's arguments and the original handle */
+	int ni = -1, na = -1, nd = -1, comb = -1, ints[8];
+	MPI_Aint addrs[2];
+	MPI_Datatype dts[2];
+	OK(MPI_Type_get_envelope(v, &ni, &na, &nd, &comb));
+	CHECK(comb == MPI_COMBINER_VECTOR && ni == 3 && na == 0 && nd == 1);
+	OK(MPI_Type_get_contents(v, 8, 2, 2, ints, addrs, dts));
+	CHECK(ints[0] == 3 && ints[1] == 2 && ints[2] == 4 && dts[0] == MPI_INT);
+	OK(MPI_Type_get_envelope(s, &ni, &na, &nd, &comb));
+	CHECK(comb == MPI_COMBINER_RESIZED && na == 2 && nd == 1);
+	OK(MPI_Type_get_contents(s, 8, 2, 2, ints, addrs, dts));
+	CHECK(addrs[0] == -4 && addrs[1] == 64);
+	int dsz = 0; /* a derived type in the contents is a new handle of the same type */
+	OK(MPI_Type_size(dts[0], &dsz));
+	CHECK(dsz == 6 * (int)sizeof(int));
+	OK(MPI_Type_free(&dts[0]));
+	OK(MPI_Type_get_envelope(MPI_DOUBLE, &ni, &na, &nd, &comb));
+	CHECK(comb == MPI_COMBINER_NAMED);
+	char name[MPI_MAX_OBJECT_NAME];
+	int len = 0;
+	OK(MPI_Type_set_name(v, "cov-vector"));
+	OK(MPI_Type_get_name(v, name, &len));
+	CHECK(strcmp(name, "cov-vector") == 0 && len == 10);
+	OK(MPI_Type_get_name(MPI_INT, name, &len));
+	CHECK(strcmp(name, "MPI_INT") == 0);
+	OK(MPI_Type_free(&s));
+	OK(MPI_Type_free(&v));
+}
+
+struct rec {
+	int id;
+	double x;
+	char tag[6];
+};
+
+static void pack_and_addresses(void)
+{
+	struct rec r = {rank, rank + 0.25, "abcde"}, back;
+	MPI_Aint base, a_x, a_tag;
+	OK(MPI_Get_address(&r, &base));
+	OK(MPI_Get_address(&r.x, &a_x));
+	OK(MPI_Get_address(r.tag, &a_tag));
+	CHECK(a_x - base == (MPI_Aint)offsetof(struct rec, x));
+	int bl[3] = {1, 1, 6};
+	MPI_Aint d[3] = {0, a_x - base, a_tag - base};
+	MPI_Datatype ty[3] = {MPI_INT, MPI_DOUBLE, MPI_CHAR}, t;
+	OK(MPI_Type_create_struct(3, bl, d, ty, &t));
+	OK(MPI_Type_commit(&t));
+	int psz = 0, isz = 0, pos = 0;
+	OK(MPI_Pack_size(1, t, MPI_COMM_WORLD, &psz));
+	OK(MPI_Pack_size(2, MPI_INT, MPI_COMM_WORLD, &isz));
+	char *buf = malloc((size_t)(psz + isz));
+	int two[2] = {41, 42};
+	OK(MPI_Pack(&r, 1, t, buf, psz + isz, &pos, MPI_COMM_WORLD));
+	OK(MPI_Pack(two, 2, MPI_INT, buf, psz + isz, &pos, MPI_COMM_WORLD));
+	/* the packed bytes travel as MPI_PACKED and are unpacked on the other side */
+	char *in = malloc((size_t)(psz + isz));
+	OK(MPI_Sendrecv(buf, pos, MPI_PACKED, peer, 3, in, psz + isz, MPI_PACKED, peer, 3,
+			MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+	int upos = 0, two_back[2] = {0};
+	memset(&back, 0, sizeof back);
+	OK(MPI_Unpack(in, psz + isz, &upos, &back, 1, t, MPI_COMM_WORLD));
+	OK(MPI_Unpack(in, psz + isz, &upos, two_back, 2, MPI_INT, MPI_COMM_WORLD));
+	CHECK(back.id == peer && back.x == peer + 0.25 && strcmp(back.tag, "abcde") == 0);
+	CHECK(two_back[0] == 41 && two_back[1] == 42 && upos == pos);
+	/* the same struct type sent directly */
+	memset(&back, 0, sizeof back);
+	OK(MPI_Sendrecv(&r, 1, t, peer, 4, &back, 1, t, peer, 4, MPI_COMM_WORLD,
+			MPI_STATUS_IGNORE));
+	CHECK(back.id == peer && back.x == peer + 0.25 && back.tag[4] == 'e');
+	free(buf);
+	free(in);
+	OK(MPI_Type_free(&t));
+}
+
+int main(int argc, char **argv)
+{
+	MPI_Init(&argc, &argv);
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	CHECK(size % 2 == 0);
+	peer = rank ^ 1;
+	constructors();
+	queries();
+	pack_and_addresses();
+	MPI_Barrier(MPI_COMM_WORLD);
+	if (rank == 0)
+		printf("cov_types: all checks passed on %d ranks\n", size);
+	MPI_Finalize();
+	return 0;
+}

@@ -1,0 +1,9 @@
+# Coverage of the MPI crossing (wrappers/COVERAGE.md). Fragment included by tests/Makefile.am;
+# paths relative to tests/. Each cov-*.sh builds tests/mpi/cov_*.c natively (mpicc.mpich) and with
+# splitckpt-mpicc and runs both with 2 and 4 ranks (crossing-lib.sh; skip without MPICH); the
+# programs check every value they get. cov-doc.sh keeps COVERAGE.md in step with mpi.list.
+SC_COVERAGE_TESTS = mpi/cov-doc.sh mpi/cov-p2p.sh mpi/cov-coll.sh mpi/cov-comm.sh \
+	mpi/cov-topo.sh mpi/cov-types.sh mpi/cov-misc.sh
+TESTS += $(SC_COVERAGE_TESTS)
+EXTRA_DIST += mpi/coverage.mk $(SC_COVERAGE_TESTS) mpi/cov_p2p.c mpi/cov_coll.c mpi/cov_comm.c \
+	mpi/cov_topo.c mpi/cov_types.c mpi/cov_misc.c
