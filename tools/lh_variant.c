@@ -1,7 +1,9 @@
 /* Picks the lower half for `splitckpt launch`: an MPI program (one that has libsplitckpt_mpi.so
  * in its DT_NEEDED list, i.e. was linked by splitckpt-mpicc) gets the lower half of an MPI
  * implementation, anything else the serial one. Reads only the ELF headers and the dynamic
- * section; scripts and unreadable files count as not MPI (SPLITCKPT_LOWER_HALF overrides). */
+ * section; scripts and unreadable files count as not MPI (SPLITCKPT_LOWER_HALF overrides).
+ * Which MPI: SPLITCKPT_MPI, else Open MPI when the rank was started by an Open MPI launcher (its
+ * environment says so), else MPICH. */
 #include "config.h"
 
 #include "lh_variant.h"
@@ -93,6 +95,14 @@ static const char *search_path(const char *prog, char *buf, size_t len)
 	return NULL;
 }
 
+/* Open MPI's mpirun gives each rank OMPI_COMM_WORLD_*; srun --mpi=pmix gives PMIX_RANK but,
+ * unlike --mpi=pmi2 and MPICH's hydra, no PMI_RANK. Neither would let MPICH initialise. */
+static int launched_by_openmpi(void)
+{
+	const char *w = getenv("OMPI_COMM_WORLD_SIZE"), *x = getenv("PMIX_RANK");
+	return (w && *w) || (x && *x && !getenv("PMI_RANK"));
+}
+
 void sc_lh_variant(const char *mode, const char *program, char *out, size_t outlen)
 {
 	const char *v = getenv("SPLITCKPT_LOWER_HALF");
@@ -106,7 +116,10 @@ void sc_lh_variant(const char *mode, const char *program, char *out, size_t outl
 		path = search_path(program, buf, sizeof buf);
 	if (path && needs_mpi_lib(path)) {
 		const char *mpi = getenv("SPLITCKPT_MPI");
-		snprintf(out, outlen, "%s", mpi && *mpi ? mpi : "mpich");
+		snprintf(out, outlen, "%s",
+			 mpi && *mpi		 ? mpi
+			 : launched_by_openmpi() ? "openmpi"
+						 : "mpich");
 		return;
 	}
 	snprintf(out, outlen, "serial");

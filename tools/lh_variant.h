@@ -5,9 +5,10 @@
 
 #include <stddef.h>
 
-/* SPLITCKPT_LOWER_HALF (serial, mpich, openmpi) if set; else for `--launch PROGRAM` "mpich"
- * (or SPLITCKPT_MPI) when PROGRAM, found like execvp finds it, is an ELF file that needs
- * libsplitckpt_mpi.so; else "serial". Writes the name to out. */
+/* SPLITCKPT_LOWER_HALF (serial, mpich, openmpi) if set; else for `--launch PROGRAM` an MPI
+ * lower half when PROGRAM, found like execvp finds it, is an ELF file that needs
+ * libsplitckpt_mpi.so: SPLITCKPT_MPI if set, else "openmpi" under an Open MPI launcher (mpirun,
+ * srun --mpi=pmix), else "mpich"; else "serial". Writes the name to out. */
 void sc_lh_variant(const char *mode, const char *program, char *out, size_t outlen);
 
 #endif

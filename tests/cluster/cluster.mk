@@ -2,9 +2,9 @@
 # Emulated Slurm cluster (cluster/cluster.sh): smoke tests that srun an MPI program across
 # namespaced nodes, one per MPI implementation; they skip (77) where no cluster can be created.
 EXTRA_DIST += cluster/cluster.sh cluster/smoke-lib.sh cluster/smoke-mpich.sh \
-	cluster/smoke-openmpi.sh cluster/mpi_ring.c cluster/README.md
-TESTS += cluster/smoke-mpich.sh cluster/smoke-openmpi.sh
-CLEANFILES += cluster/smoke-*.out
+	cluster/smoke-openmpi.sh cluster/mpi_ring.c cluster/README.md cluster/mpi-launch.sh
+TESTS += cluster/smoke-mpich.sh cluster/smoke-openmpi.sh cluster/mpi-launch.sh
+CLEANFILES += cluster/smoke-*.out.*
 
 if HAVE_MPICH
 check_PROGRAMS += cluster/mpi_ring_mpich
