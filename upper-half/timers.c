@@ -2,8 +2,9 @@
  * signal, sigev_value, notification (to the process, to one thread, or none) and clock;
  * timer_gettime gives what remains and the interval. At restart each timer is created again
  * with its old id (prctl PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15+): the program's timer_t
- * values are in its restored memory and must keep working. A timer aimed at a thread is aimed
- * at that thread's new tid (glibc's SIGEV_THREAD timers work this way, via its helper thread). */
+ * values are in its restored memory and must keep working. A timer aimed at a thread
+ * (SIGEV_THREAD_ID) is aimed at that thread's new tid. glibc's SIGEV_THREAD timers (signal 32
+ * to glibc's helper thread) are refused for now: restarting them races with that thread. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #define PR_TIMER_CREATE_RESTORE_IDS 77
 #endif
 #define MAX_TIMERS 256
+#define GLIBC_SIGTIMER 32 /* glibc's internal signal for SIGEV_THREAD timers */
 #define PARSE_BUF 32768
 
 enum notify { N_SIGNAL, N_THREAD, N_NONE };
@@ -108,10 +110,29 @@ int sc_timers_capture(char *err, size_t errlen)
 	if (parse_timers(parse_buf, err, errlen))
 		return -1;
 	for (int i = 0; i < ntimers; i++)
-		if (sc_sys2(SYS_timer_gettime, timers[i].id, &timers[i].spec) < 0) {
+		if (timers[i].notify == N_THREAD && timers[i].signo == GLIBC_SIGTIMER) {
+			snprintf(
+			    err, errlen,
+			    "cannot checkpoint POSIX timer %d: it is a SIGEV_THREAD timer (run "
+			    "by glibc's timer thread), which is not supported yet; SIGEV_SIGNAL "
+			    "timers are",
+			    timers[i].id);
+			return -1;
+		}
+	for (int i = 0; i < ntimers; i++) {
+		struct itimerspec *sp = &timers[i].spec;
+		if (sc_sys2(SYS_timer_gettime, timers[i].id, sp) < 0) {
 			snprintf(err, errlen, "cannot read POSIX timer %d", timers[i].id);
 			return -1;
 		}
+		/* A periodic timer whose signal is still queued (its thread is suspended) is not
+		 * re-armed by the kernel until that signal is delivered, and reads as disarmed.
+		 * The queued signal does not survive a restart: re-arm the timer to expire at once
+		 * so the program gets the expiry it is owed and the period goes on. */
+		if (!sp->it_value.tv_sec && !sp->it_value.tv_nsec &&
+		    (sp->it_interval.tv_sec || sp->it_interval.tv_nsec))
+			sp->it_value.tv_nsec = 1;
+	}
 	return 0;
 }
 

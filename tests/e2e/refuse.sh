@@ -1,18 +1,20 @@
 #!/bin/bash
-# Resources that cannot be restored (a pipe, a socket, a running child process) make a
-# checkpoint fail with a message naming them while the job goes on unharmed; once the program
-# released them, a checkpoint succeeds, and the run's output is the uninterrupted one.
+# Resources that cannot be restored (a pipe, a socket, a running child process, a glibc
+# SIGEV_THREAD timer) make a checkpoint fail with a message naming them while the job goes on
+# unharmed; once the program released them, a checkpoint succeeds, and the output is the
+# uninterrupted run's.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init refuse
 prog=$E2E_PROGDIR/holder
 [[ -x $prog ]] || fail "test program $prog not found (make check builds it)"
 steps=40 release=20
-for kind in pipe socket child; do
+for kind in pipe socket child sigev_thread; do
 	case $kind in
 	pipe) mention="pipe" ;;
 	socket) mention="socket" ;;
 	child) mention="child process" ;;
+	sigev_thread) mention="SIGEV_THREAD" ;;
 	esac
 	run_capture "ref-$kind" "$prog" "$kind" "$steps" "$E2E_DELAY_MS" "$release"
 	((RC == 0)) || fail "holder $kind natively exited with $RC"

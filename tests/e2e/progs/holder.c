@@ -1,7 +1,7 @@
 /* E2E test program that holds a resource splitckpt cannot restore while it runs, releases it
  * at a given step, and keeps stepping: a checkpoint before the release must be refused with a
  * message naming the resource (the job going on unharmed), one after it must succeed.
- * usage: holder pipe|socket|child STEPS DELAY_MS RELEASE_STEP */
+ * usage: holder pipe|socket|child|sigev_thread STEPS DELAY_MS RELEASE_STEP */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
@@ -14,11 +14,18 @@
 
 #include "progargs.h"
 
+static void on_timer(union sigval v)
+{
+	(void)v;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 5 ||
-	    (strcmp(argv[1], "pipe") && strcmp(argv[1], "socket") && strcmp(argv[1], "child"))) {
-		fprintf(stderr, "usage: holder pipe|socket|child STEPS DELAY_MS RELEASE_STEP\n");
+	if (argc != 5 || (strcmp(argv[1], "pipe") && strcmp(argv[1], "socket") &&
+			  strcmp(argv[1], "child") && strcmp(argv[1], "sigev_thread"))) {
+		fprintf(
+		    stderr,
+		    "usage: holder pipe|socket|child|sigev_thread STEPS DELAY_MS RELEASE_STEP\n");
 		return 2;
 	}
 	long steps = parse_arg("holder", argv[2], 1, MAX_STEPS, "STEPS");
@@ -34,6 +41,17 @@ int main(int argc, char **argv)
 		pause(); /* until the parent kills it */
 		_exit(0);
 	}
+	timer_t timer;
+	int have_timer = 0;
+	if (!strcmp(argv[1], "sigev_thread")) {
+		struct sigevent ev = {.sigev_notify = SIGEV_THREAD,
+				      .sigev_notify_function = on_timer};
+		struct itimerspec every = {{0, 10000000}, {0, 10000000}};
+		if (timer_create(CLOCK_MONOTONIC, &ev, &timer) ||
+		    timer_settime(timer, 0, &every, NULL))
+			return 1;
+		have_timer = 1;
+	}
 	uint64_t h = 7;
 	for (long s = 1; s <= steps; s++) {
 		if (s == release) {
@@ -45,6 +63,8 @@ int main(int argc, char **argv)
 				kill(child, SIGKILL);
 				waitpid(child, NULL, 0);
 			}
+			if (have_timer)
+				timer_delete(timer);
 		}
 		h = h * 6364136223846793005ull + (uint64_t)s;
 		printf("step %ld %016llx\n", s, (unsigned long long)h);
