@@ -48,5 +48,6 @@ else
 	say "MISMATCH"; diff "$work/reference.out" "$work/combined.out" | head; exit 1
 fi
 echo
-echo "MPI programs (mpiexec/srun under splitckpt) are not supported yet: that is the next issue."
+echo "MPI programs already run through the split process (see README); checkpointing MPI jobs is"
+echo "the next milestone, so this demo uses a serial program."
 rm -rf "$work"
