@@ -274,20 +274,10 @@ int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind,
 		sc_error(SUB, "cannot find the splitckpt executable: %s", strerror(errno));
 		return SC_EXIT_FAILURE;
 	}
-	struct sc_coord_opts co = {
-	    .ckptdir = o->ckptdir,
-	    .coord_host = o->coord_host,
-	    .coord_port = o->coord_port < 0 ? 0 : (int)o->coord_port,
-	    .interval = o->interval,
-	    .keep = (unsigned)o->keep,
-	    .quiet = o->quiet,
-	};
 	struct sc_jobstate js;
-	int started = 0;
-	if (sc_coord_ensure(&co, &js, &started, err, sizeof err)) {
-		sc_error(SUB, "%s", err);
-		return SC_EXIT_FAILURE;
-	}
+	int rc = sc_job_coordinator(SUB, o, &js);
+	if (rc)
+		return rc;
 	/* The settings travel both ways: in the environment (hydra and srun pass it on, Open MPI
 	 * with the -x options below) and as options of the inserted `splitckpt launch`. */
 	char port[16];

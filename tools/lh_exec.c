@@ -120,19 +120,9 @@ static void set(const char *name, const char *value)
 	}
 }
 
-int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, int nargs,
-	       char **args)
+int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_jobstate *js)
 {
-	char err[2048], lh[PATH_MAX], runtime[PATH_MAX];
-	/* MPI programs (linked by splitckpt-mpicc) need the lower half of an MPI implementation;
-	 * see lh_variant.c. Everything else runs on the serial one. */
-	char variant[32];
-	sc_lh_variant(mode, nargs > 0 ? args[0] : NULL, variant, sizeof variant);
-	if (sc_find_lower_half(variant, lh, sizeof lh, err, sizeof err) ||
-	    sc_find_runtime_lib(runtime, sizeof runtime, err, sizeof err)) {
-		sc_error(sub, "%s", err);
-		return SC_EXIT_FAILURE;
-	}
+	char err[2048];
 	if (mkdir(o->ckptdir, 0700) && errno != EEXIST) {
 		sc_error(sub, "cannot create checkpoint directory %s: %s", o->ckptdir,
 			 strerror(errno));
@@ -146,12 +136,31 @@ int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, i
 	    .keep = (unsigned)o->keep,
 	    .quiet = o->quiet,
 	};
-	struct sc_jobstate js;
 	int started = 0;
-	if (sc_coord_ensure(&co, &js, &started, err, sizeof err)) {
+	if (sc_coord_ensure(&co, js, &started, err, sizeof err)) {
 		sc_error(sub, "%s", err);
 		return SC_EXIT_FAILURE;
 	}
+	return 0;
+}
+
+int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, int nargs,
+	       char **args)
+{
+	char err[2048], lh[PATH_MAX], runtime[PATH_MAX];
+	/* MPI programs (linked by splitckpt-mpicc) need the lower half of an MPI implementation;
+	 * see lh_variant.c. Everything else runs on the serial one. */
+	char variant[32];
+	sc_lh_variant(mode, nargs > 0 ? args[0] : NULL, variant, sizeof variant);
+	if (sc_find_lower_half(variant, lh, sizeof lh, err, sizeof err) ||
+	    sc_find_runtime_lib(runtime, sizeof runtime, err, sizeof err)) {
+		sc_error(sub, "%s", err);
+		return SC_EXIT_FAILURE;
+	}
+	struct sc_jobstate js;
+	int rc = sc_job_coordinator(sub, o, &js);
+	if (rc)
+		return rc;
 	char port[16];
 	snprintf(port, sizeof port, "%d", js.port);
 	set("SPLITCKPT_LH_COORD_HOST", js.host);

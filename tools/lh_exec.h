@@ -22,6 +22,12 @@ struct sc_job_opts {
 int sc_job_opts_parse(const char *sub, int argc, char **argv, int stop_at_program,
 		      struct sc_job_opts *o);
 
+struct sc_jobstate;
+
+/* Creates the checkpoint directory if needed and makes sure the job has a coordinator (found
+ * or started per the options), filling *js. Returns 0, or an exit status after printing why. */
+int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_jobstate *js);
+
 /* Ensures the coordinator, then execs the serial lower half as `LH MODE ARGS...` with the job's
  * settings in SPLITCKPT_LH_* variables. Returns only on failure (exit status). */
 int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, int nargs,
