@@ -8,17 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, size;
+#include "mpi_check.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
-				__LINE__, #c);                                                     \
-			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-		}                                                                                  \
-	} while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
+static int rank, size;
 
 /* The nonblocking form completes through MPI_Wait; the blocking one directly. */
 static MPI_Request req;

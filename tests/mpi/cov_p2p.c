@@ -8,17 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_check.h"
+
 static int rank, size, peer;
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
-				__LINE__, #c);                                                     \
-			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-		}                                                                                  \
-	} while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
 /* MPI_STATUSES_IGNORE through a variable: gcc 12 takes MPICH's (MPI_Status *)1 for an array */
 static MPI_Status *volatile no_statuses = MPI_STATUSES_IGNORE;
 

@@ -10,17 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, size, peer;
+#include "mpi_check.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
-				__LINE__, #c);                                                     \
-			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-		}                                                                                  \
-	} while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
+static int rank, size, peer;
 
 /* Sends src[] with type t (count 1) from even to odd ranks, which receive it as `n` ints. */
 static void xfer(MPI_Datatype t, const int *src, int *dst, int n)

@@ -5,18 +5,11 @@
 #include <mpi.h>
 #include <stdio.h>
 
+#include "mpi_check.h"
+
 static int rank, size;
 static int op_calls;
 static MPI_Datatype seen_type;
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
-				__LINE__, #c);                                                     \
-			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-		}                                                                                  \
-	} while (0)
 
 /* inout[i] = max(|in[i]|, |inout[i]|): commutative and unlike any predefined op */
 static void absmax(void *in, void *inout, int *len, MPI_Datatype *type)

@@ -6,20 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mpi_check.h"
+
 static int rank, size;
 /* Set in both application threads: a user op must run on the TLS of an application thread
  * (with splitckpt a blocking collective is a nonblocking one plus test loops, so the reduction
  * may run in whichever thread drives MPI's progress), never on the lower half's. */
 static __thread int tls_marker;
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
-				__LINE__, #c);                                                     \
-			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-		}                                                                                  \
-	} while (0)
 
 static void sum_marked(void *in, void *inout, int *len, MPI_Datatype *type)
 {

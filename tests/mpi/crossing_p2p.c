@@ -9,16 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int rank, size;
+#include "mpi_check.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, __FILE__,      \
-				__LINE__, #c);                                                     \
-			MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-		}                                                                                  \
-	} while (0)
+static int rank, size;
 
 static void blocking_and_wildcards(void)
 {
