@@ -229,6 +229,24 @@ def nomem_return(allocated):
     return f"\t\treturn {frees}SC_MPI_E_NOMEM;"
 
 
+def tmp_array(n, elem, ln, pre, frees, allocated, init="", if_null=None):
+    """Declares l_N, ln converted elements of type elem: the small stack array s_N, or a
+    temporary allocation when ln exceeds it (SC_MPI_E_NOMEM if that fails), freed at the end.
+    With if_null, a NULL N gives l_N = if_null and nothing is allocated or freed."""
+    pre.append(f"\t{elem} s_{n}[{SMALL}]{init};")
+    alloc = f"lh_tmp(s_{n}, sizeof s_{n}, {ln}, sizeof(*s_{n}))"
+    if if_null is None:
+        pre.append(f"\t{elem} *l_{n} = {alloc};")
+        pre.append(f"\tif (!l_{n})")
+        frees.append(f"\tlh_tmp_free(s_{n}, l_{n});")
+    else:
+        pre.append(f"\t{elem} *l_{n} = {n} ? {alloc} : {if_null};")
+        pre.append(f"\tif ({n} && !l_{n})")
+        frees.append(f"\tif ({n})\n\t\tlh_tmp_free(s_{n}, l_{n});")
+    pre.append(nomem_return(allocated))
+    allocated.append(f"s_{n}, l_{n}")
+
+
 def join_decl(ctype, name):
     return f"{ctype}{name}" if ctype.endswith("*") else f"{ctype} {name}"
 
@@ -597,34 +615,24 @@ def lower_func1(f):
             writeback.append(f"\t*{n} = LH_OUT_{p.hkind}(l_{n});")
         elif k == "handle_array_out":
             ln = p.opts["len"]
-            pre.append(f"\tLH_T_{p.hkind} s_{n}[{SMALL}];")
-            pre.append(f"\tLH_T_{p.hkind} *l_{n} = lh_tmp(s_{n}, sizeof s_{n}, {ln}, sizeof *l_{n});")
-            pre.append(f"\tif (!l_{n})")
-            pre.append(nomem_return(allocated))
-            allocated.append(f"s_{n}, l_{n}")
+            tmp_array(n, f"LH_T_{p.hkind}", ln, pre, frees, allocated)
             # MPI fills only as many entries as it has (len= is the maximum): NULL the rest
             pre.append(f"\tfor (int i = 0; i < {ln}; i++)")
             pre.append(f"\t\tl_{n}[i] = LH_NULL_{p.hkind};")
             args.append(f"l_{n}")
             writeback.append(f"\tfor (int i = 0; rc == MPI_SUCCESS && i < {ln}; i++)")
             writeback.append(f"\t\t{n}[i] = LH_OUT_{p.hkind}(l_{n}[i]);")
-            frees.append(f"\tlh_tmp_free(s_{n}, l_{n});")
         elif k in ("handle_array_in", "request_array_complete"):
             ln = len_expr(p, f, "lower")
             # initialised for input arrays: gcc cannot tell that n <= 0 reads nothing
             init = " = {0}" if k == "handle_array_in" else ""
-            pre.append(f"\tLH_T_{p.hkind} s_{n}[{SMALL}]{init};")
-            pre.append(f"\tLH_T_{p.hkind} *l_{n} = lh_tmp(s_{n}, sizeof s_{n}, {ln}, sizeof *l_{n});")
-            pre.append(f"\tif (!l_{n})")
-            pre.append(nomem_return(allocated))
-            allocated.append(f"s_{n}, l_{n}")
+            tmp_array(n, f"LH_T_{p.hkind}", ln, pre, frees, allocated, init)
             pre.append(f"\tfor (int i = 0; i < {ln}; i++)")
             pre.append(f"\t\tl_{n}[i] = LH_IN_{p.hkind}({n}[i]);")
             args.append(f"l_{n}")
             if k == "request_array_complete":
                 writeback.append(f"\tfor (int i = 0; i < {ln}; i++)")
                 writeback.append(f"\t\t{n}[i] = LH_OUT_{p.hkind}(l_{n}[i]);")
-            frees.append(f"\tlh_tmp_free(s_{n}, l_{n});")
         elif k == "status_out":
             if not f.via:  # via= shims hand the status to lh_finish
                 pre.append(f"\tMPI_Status l_{n};")
@@ -632,17 +640,12 @@ def lower_func1(f):
             statuses.append(f"\tif ({n})\n\t\tlh_status_out({n}, &l_{n}, 0);")
         elif k == "status_array_out":
             ln = p.opts["len"]
-            pre.append(f"\tMPI_Status s_{n}[{SMALL}];")
-            pre.append(f"\tMPI_Status *l_{n} = {n} ? lh_tmp(s_{n}, sizeof s_{n}, {ln}, "
-                       f"sizeof(MPI_Status)) : lh_opaque(MPI_STATUSES_IGNORE);")
             # Open MPI's MPI_STATUSES_IGNORE is NULL: only a failed allocation is out of memory
-            pre.append(f"\tif ({n} && !l_{n})")
-            pre.append(nomem_return(allocated))
-            allocated.append(f"s_{n}, l_{n}")
+            tmp_array(n, "MPI_Status", ln, pre, frees, allocated,
+                      if_null="lh_opaque(MPI_STATUSES_IGNORE)")
             args.append(f"l_{n}")
             statuses.append(f"\tif ({n})\n\t\tfor (int i = 0; i < {ln}; i++)\n"
                             f"\t\t\tlh_status_out(&{n}[i], &l_{n}[i], rc == MPI_ERR_IN_STATUS);")
-            frees.append(f"\tif ({n})\n\t\tlh_tmp_free(s_{n}, l_{n});")
         elif k == "status_in":
             pre.append(f"\tMPI_Status l_{n};")
             pre.append(f"\tlh_status_in(&l_{n}, {n});")
@@ -664,16 +667,10 @@ def lower_func1(f):
             post.append(f"\t*{n} = lh_const_out_{p.opts['enum_out']}(*{n});")
         elif k == "rank_array_in":
             ln = p.opts["len"]
-            pre.append(f"\tint s_{n}[{SMALL}];")
-            pre.append(f"\tint *l_{n} = {n} ? lh_tmp(s_{n}, sizeof s_{n}, {ln}, sizeof(int)) "
-                       f": NULL;")
-            pre.append(f"\tif ({n} && !l_{n})")
-            pre.append(nomem_return(allocated))
-            allocated.append(f"s_{n}, l_{n}")
+            tmp_array(n, "int", ln, pre, frees, allocated, if_null="NULL")
             pre.append(f"\tfor (int i = 0; {n} && i < {ln}; i++)")
             pre.append(f"\t\tl_{n}[i] = lh_rank_in({n}[i]);")
             args.append(f"l_{n}")
-            frees.append(f"\tif ({n})\n\t\tlh_tmp_free(s_{n}, l_{n});")
         elif k == "rank_array_out":
             args.append(n)
             post.append(f"\tfor (int i = 0; i < {p.opts['len']}; i++)")
