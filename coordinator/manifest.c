@@ -423,7 +423,6 @@ int sc_ckptdir_prepare(const char *ckptdir, uint64_t *last_gen, uint64_t *next_g
 		snprintf(err, errlen, "cannot read directory %s: %s", ckptdir, strerror(errno));
 		return -1;
 	}
-	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		uint64_t gen;
@@ -433,12 +432,12 @@ int sc_ckptdir_prepare(const char *ckptdir, uint64_t *last_gen, uint64_t *next_g
 			highest = gen;
 	}
 	closedir(d);
-	if (rc == 0 && highest == UINT64_MAX) {
+	if (highest == UINT64_MAX) {
 		snprintf(err, errlen, "%s: generation numbers exhausted", ckptdir);
-		rc = -1;
+		return -1;
 	}
 	*next_gen = highest + 1;
-	return rc;
+	return 0;
 }
 
 int sc_gen_begin(const char *ckptdir, uint64_t gen, char *err, size_t errlen)
