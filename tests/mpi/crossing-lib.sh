@@ -38,13 +38,14 @@ build() {
 		fail "$out.sc does not link libsplitckpt_mpi.so"
 }
 
-# run_native NAME NRANKS / run_sc NAME NRANKS: exit status of the job (output shown)
+# run_native NAME NRANKS [ARG...] / run_sc NAME NRANKS [ARG...]: exit status of the job
+# (output shown); the ARGs go to the program
 run_native() {
-	timeout -k 5 "$TIMEOUT" "$MPIEXEC" -n "$2" "$BIN/$1.native"
+	timeout -k 5 "$TIMEOUT" "$MPIEXEC" -n "$2" "$BIN/$1.native" "${@:3}"
 }
 run_sc() {
 	timeout -k 5 "$TIMEOUT" "$MPIEXEC" -n "$2" "$SC_BUILDDIR/tools/splitckpt" launch --quiet \
-		--ckptdir "$WORK/ckpt-$1-$2" "$BIN/$1.sc"
+		--ckptdir "$WORK/ckpt-$1-$2" "$BIN/$1.sc" "${@:3}"
 }
 
 # crossing_test NAME NRANKS...: both builds must pass with every rank count

@@ -1,6 +1,8 @@
 /* The environment functions through the MPI crossing, and MPI from a second thread: that thread
  * gets a lower-half TLS block of its own ("borrowed TLS") and runs a user op callback on it.
- * Self-checking. */
+ * argv[1] names the thread level asked of MPI_Init_thread (single, funneled, serialized,
+ * multiple; default multiple) or "init" for MPI_Init. Self-checking; prints the level provided
+ * so that crossing-env.sh can compare it with the native run's. */
 #include <mpi.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,19 +49,50 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static const struct {
+	const char *name;
+	int level;
+} levels[] = {{"single", MPI_THREAD_SINGLE},
+	      {"funneled", MPI_THREAD_FUNNELED},
+	      {"serialized", MPI_THREAD_SERIALIZED},
+	      {"multiple", MPI_THREAD_MULTIPLE}};
+enum { NLEVELS = sizeof(levels) / sizeof(levels[0]) };
+
+static const char *level_name(int level)
+{
+	for (int i = 0; i < NLEVELS; i++)
+		if (levels[i].level == level)
+			return levels[i].name;
+	return "invalid";
+}
+
 int main(int argc, char **argv)
 {
-	int flag = 1, provided = -1;
+	const char *want = argc > 1 ? argv[1] : "multiple";
+	int flag = 1, provided = -1, required = -1;
+	for (int i = 0; i < NLEVELS; i++)
+		if (strcmp(want, levels[i].name) == 0)
+			required = levels[i].level;
 	MPI_Initialized(&flag);
 	CHECK(!flag);
 	tls_marker = 77;
-	MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+	if (strcmp(want, "init") == 0) {
+		MPI_Init(&argc, &argv);
+		MPI_Query_thread(&provided);
+	} else {
+		CHECK(required >= 0); /* an unknown level name */
+		MPI_Init_thread(&argc, &argv, required, &provided);
+	}
 	MPI_Initialized(&flag);
 	CHECK(flag);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
-	CHECK(provided == MPI_THREAD_SINGLE || provided == MPI_THREAD_FUNNELED ||
-	      provided == MPI_THREAD_SERIALIZED || provided == MPI_THREAD_MULTIPLE);
+	CHECK(strcmp(level_name(provided), "invalid") != 0);
+	int queried = -1;
+	MPI_Query_thread(&queried);
+	CHECK(queried == provided);
+	MPI_Is_thread_main(&flag);
+	CHECK(flag);
 
 	/* Open MPI counts from MPI_Init: its first MPI_Wtime may be exactly 0. */
 	double t0 = MPI_Wtime(), t1 = MPI_Wtime();
@@ -102,6 +135,7 @@ int main(int argc, char **argv)
 	if (!flag)
 		return 3;
 	if (rank == 0)
-		printf("crossing_env: ok (%d ranks, thread level %d)\n", size, provided);
+		printf("crossing_env: ok (%d ranks, asked %s, provided %s)\n", size, want,
+		       level_name(provided));
 	return 0;
 }
