@@ -1,7 +1,8 @@
-/* MPI latency benchmark for the crossing's cost: ping-pong one-way latency from 8 B to 1 MiB,
- * 8-byte MPI_Allreduce latency, and the cost of a trivial call (MPI_Comm_rank). The same source
- * is built natively (mpicc.mpich) and with splitckpt-mpicc; run-pingpong.sh runs both and
- * prints the ratios. Output: one "KIND SIZE USEC" line per measurement (rank 0). */
+/* MPI benchmark for the crossing's cost: ping-pong one-way latency and streaming bandwidth from
+ * 8 B to 1 MiB, 8-byte MPI_Allreduce latency, and the cost of a trivial call (MPI_Comm_rank).
+ * The same source is built natively (mpicc.mpich) and with splitckpt-mpicc; run-pingpong.sh runs
+ * both and prints the ratios. Output: one "KIND SIZE USEC" line per measurement (rank 0); for
+ * "stream" USEC is the time per message. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,30 @@ static double pingpong(char *buf, int size, int iters)
 		}
 	}
 	return (MPI_Wtime() - t0) / iters / 2 * 1e6; /* one way, microseconds */
+}
+
+/* Bandwidth as osu_bw measures it: rank 0 keeps WINDOW nonblocking sends in flight, rank 1
+ * matching receives, then a zero-byte acknowledgement closes each window. */
+enum { WINDOW = 64 };
+static double stream(char *buf, int size, int iters)
+{
+	MPI_Request req[WINDOW];
+	int peer = rank ^ 1;
+	double t0 = MPI_Wtime();
+	for (int i = 0; i < iters; i++) {
+		for (int w = 0; w < WINDOW; w++) {
+			if (rank == 0)
+				MPI_Isend(buf, size, MPI_BYTE, peer, 2, MPI_COMM_WORLD, &req[w]);
+			else
+				MPI_Irecv(buf, size, MPI_BYTE, peer, 2, MPI_COMM_WORLD, &req[w]);
+		}
+		MPI_Waitall(WINDOW, req, MPI_STATUSES_IGNORE);
+		if (rank == 0)
+			MPI_Recv(NULL, 0, MPI_BYTE, peer, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		else
+			MPI_Send(NULL, 0, MPI_BYTE, peer, 3, MPI_COMM_WORLD);
+	}
+	return (MPI_Wtime() - t0) / iters / WINDOW * 1e6; /* per message, microseconds */
 }
 
 static double allreduce(int iters)
@@ -83,6 +108,14 @@ int main(int argc, char **argv)
 		for (int r = 0; r < reps; r++)
 			v[r] = pingpong(buf, size, iters);
 		report("pingpong", size, v, reps);
+	}
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		int size = sizes[k];
+		int iters = size <= 4096 ? 500 : (int)(20000000LL / size / 16) + 5;
+		stream(buf, size, iters / 10 + 1); /* warm-up */
+		for (int r = 0; r < reps; r++)
+			v[r] = stream(buf, size, iters);
+		report("stream", size, v, reps);
 	}
 	allreduce(2000);
 	for (int r = 0; r < reps; r++)

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Builds bench/pingpong.c natively (mpicc.mpich) and with splitckpt-mpicc, runs both with 2
 # ranks under mpiexec.hydra in the same session, alternating (ROUNDS times, default 5), and
-# prints the median latencies and the ratio splitckpt/native per size. Goals: <= 1.10 at 8 B,
-# <= 1.02 at 1 MiB. Usage: run-pingpong.sh [ROUNDS]; SC_BUILDDIR / SC_SRCDIR name the trees.
+# prints the median latencies and bandwidths and the ratio splitckpt/native per size. Goals
+# (ping-pong latency): <= 1.10 at 8 B, <= 1.02 at 1 MiB. Usage: run-pingpong.sh [ROUNDS]; SC_BUILDDIR / SC_SRCDIR name the trees.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 SC_SRCDIR=${SC_SRCDIR:-$(dirname "$here")}
@@ -38,11 +38,18 @@ def load(kind):
         runs.append(d)
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 nat, sc = load("native"), load("sc")
-print(f"{'measurement':<22}{'native us':>12}{'splitckpt us':>14}{'ratio':>8}")
+print("ratio = splitckpt time / native time (1.00 = no overhead; for bandwidth, native MB/s")
+print("divided by splitckpt MB/s)")
+print(f"{'measurement':<24}{'native':>14}{'splitckpt':>14}{'ratio':>8}")
 for key in nat:
     kind, size = key
+    ratio = sc[key] / nat[key]
+    if kind == "stream":  # time per message -> MB/s
+        print(f"{f'bandwidth {size} B':<24}{size / nat[key]:>10.1f}MB/s{size / sc[key]:>10.1f}MB/s"
+              f"{ratio:>8.2f}")
+        continue
     label = f"{kind} {size} B" if kind != "comm_rank" else "MPI_Comm_rank call"
-    print(f"{label:<22}{nat[key]:>12.4f}{sc[key]:>14.4f}{sc[key] / nat[key]:>8.2f}")
+    print(f"{label:<24}{nat[key]:>12.4f}us{sc[key]:>12.4f}us{ratio:>8.2f}")
 d = sc[("comm_rank", 0)] - nat[("comm_rank", 0)]
 print(f"crossing cost (MPI_Comm_rank, splitckpt - native): {d * 1000:.1f} ns per call")
 PY
