@@ -1,25 +1,20 @@
-/* The checkpoint image writer (sc_image_write, image.h). It runs in the checkpoint thread while
- * every other application thread is suspended, possibly holding libc locks: so no malloc, no
- * stdio, no locks — scratch memory is a raw mmap, errors are formatted by hand and I/O is plain
- * open/pwritev/sync_file_range/fdatasync/rename. */
+/* The checkpoint image writer's output (sc_image_write, image.h): argument checks, the
+ * CHUNK/WINDOW pipeline page data streams through, the tables, the header and the durable
+ * rename; image_scan.c decides which pages go in. It runs in the checkpoint thread while every
+ * other thread is suspended, possibly holding libc locks: no malloc, no stdio, no locks. */
 #define _GNU_SOURCE
 #include "config.h"
 
-#include "image.h"
+#include "image_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h> /* rename(2) only: no stdio stream is used */
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-
-#define XXH_INLINE_ALL /* header-only: static functions, no runtime dependency, no clash */
-#include <xxhash.h>
 
 /* Tuning (measured with bench/image_throughput, see bench/README.md):
  * CHUNK: bytes handed to one pwritev; each chunk is hashed right after the kernel copied it to
@@ -29,47 +24,9 @@
  *   checkpoint data than this (a plain write + fdatasync lets GiBs pile up and then stalls). */
 #define CHUNK (4UL << 20)
 #define WINDOW (64UL << 20)
-#define PM_ENTRIES 65536 /* pagemap entries read per pread: 512 KiB covering 256 MiB */
-#define NIOV 1024	 /* IOV_MAX */
-#define BOUNCE (1UL << 20)
-#define STACK_SLACK (64UL << 10) /* the writer's frames may grow this far below live_sp */
-#define PM_PRESENT (1ULL << 63)
-#define PM_SWAPPED (1ULL << 62)
-
-/* Everything the writer needs besides the run table, in one anonymous mapping. */
-struct wscratch {
-	struct sc_image_header hdr; /* first: page aligned */
-	uint8_t bounce[BOUNCE];	    /* page aligned too */
-	uint64_t pm[PM_ENTRIES];
-	struct iovec iov[NIOV];
-	XXH3_state_t rs; /* region checksum */
-	XXH3_state_t ts; /* tables checksum */
-	char tmppath[PATH_MAX + 8];
-	char dirpath[PATH_MAX];
-};
-
-struct writer {
-	struct wscratch *s;
-	int fd, pmfd;
-	char *err;
-	size_t errlen;
-	uint64_t off;	 /* next file offset of page data */
-	uint64_t synced; /* data below this offset is on disk and dropped from the cache */
-	int niov;	 /* pending iovecs in s->iov */
-	size_t pending;	 /* their bytes */
-	size_t bounce_used;
-	struct sc_image_region *regs; /* region table (scratch) */
-	struct sc_image_run *runs;    /* run table (scratch, grows) */
-	uint64_t nruns, runs_cap;
-	uint64_t pages_saved, pages_skipped;
-	/* region being written whose protection we raised to PROT_READ, to restore */
-	uint64_t prot_start, prot_end;
-	uint32_t prot_orig;
-	int prot_raised;
-};
 
 /* Formats %s and %u/%x with optional l, ll or z (snprintf is stdio: it may lock or malloc). */
-__attribute__((format(printf, 3, 4))) static void fmt(char *b, size_t cap, const char *f, ...)
+__attribute__((format(printf, 3, 4))) void sc_imgw_fmt(char *b, size_t cap, const char *f, ...)
 {
 	va_list ap;
 	size_t n = 0;
@@ -106,7 +63,7 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *b, size_t cap, const
 	va_end(ap);
 }
 
-static const char *errdesc(int e)
+const char *sc_imgw_errdesc(int e)
 {
 	const char *s = strerrordesc_np(e); /* a table lookup, unlike strerror (locale) */
 	return s ? s : "unknown error";
@@ -119,7 +76,7 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
+void sc_imgw_copy_str(char *dst, size_t cap, const char *src)
 {
 	size_t n = 0;
 	if (src)
@@ -169,15 +126,15 @@ static int pwritev_all(int fd, const struct iovec *iov, int cnt, uint64_t off)
 
 /* Writes the pending iovecs at w->off, starts their writeback, hashes them while the disk
  * works, and waits for data older than WINDOW so that little dirty data ever accumulates. */
-static int flush(struct writer *w)
+int sc_imgw_flush(struct writer *w)
 {
 	struct wscratch *s = w->s;
 	if (!w->niov)
 		return 0;
 	if (pwritev_all(w->fd, s->iov, w->niov, w->off)) {
 		/* EFAULT here means a region descriptor covers unmapped memory */
-		fmt(w->err, w->errlen, "%s: writing page data at offset %llu: %s", s->tmppath,
-		    (unsigned long long)w->off, errdesc(errno));
+		sc_imgw_fmt(w->err, w->errlen, "%s: writing page data at offset %llu: %s",
+			    s->tmppath, (unsigned long long)w->off, sc_imgw_errdesc(errno));
 		return -1;
 	}
 	/* Best effort: some filesystems (NFS, FUSE) ignore or refuse these; fdatasync at the
@@ -211,7 +168,7 @@ static void copy_raw(void *dst, const void *src, size_t n)
 }
 
 /* Queues [addr, addr+len) of page data; via_bounce copies it first (the live stack). */
-static int add_data(struct writer *w, uint64_t addr, uint64_t len, int via_bounce)
+int sc_imgw_add_data(struct writer *w, uint64_t addr, uint64_t len, int via_bounce)
 {
 	struct wscratch *s = w->s;
 	while (len) {
@@ -237,163 +194,9 @@ static int add_data(struct writer *w, uint64_t addr, uint64_t len, int via_bounc
 		len -= n;
 		if (w->pending == CHUNK || w->niov == NIOV ||
 		    (via_bounce && w->bounce_used == BOUNCE))
-			if (flush(w))
+			if (sc_imgw_flush(w))
 				return -1;
 	}
-	return 0;
-}
-
-static int push_run(struct writer *w, uint64_t first_page, uint64_t npages)
-{
-	if (w->nruns == w->runs_cap) {
-		/* grow into a fresh mapping: mremap could move it to addresses that the lower
-		 * half's arena allocator did not hand out */
-		uint64_t cap = w->runs_cap * 2;
-		void *p = mmap(NULL, cap * sizeof *w->runs, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			fmt(w->err, w->errlen, "%s: cannot map %llu bytes for the run table: %s",
-			    w->s->tmppath, (unsigned long long)(cap * sizeof *w->runs),
-			    errdesc(errno));
-			return -1;
-		}
-		memcpy(p, w->runs, w->nruns * sizeof *w->runs);
-		munmap(w->runs, w->runs_cap * sizeof *w->runs);
-		w->runs = p;
-		w->runs_cap = cap;
-	}
-	w->runs[w->nruns].first_page = first_page;
-	w->runs[w->nruns].npages = npages;
-	w->nruns++;
-	return 0;
-}
-
-static int restore_prot(struct writer *w)
-{
-	if (!w->prot_raised)
-		return 0;
-	w->prot_raised = 0;
-	if (mprotect((void *)w->prot_start, w->prot_end - w->prot_start, (int)w->prot_orig)) {
-		fmt(w->err, w->errlen, "%s: cannot restore protection of [0x%lx-0x%lx): %s",
-		    w->s->tmppath, (unsigned long)w->prot_start, (unsigned long)w->prot_end,
-		    errdesc(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Queues pages [first, first+n) of region d. A region without PROT_READ but with saved pages
- * (e.g. memory the application mprotect'ed PROT_NONE after using it) is made readable for the
- * copy; its protection is restored once its last page is written (restore_prot). */
-static int queue_pages(struct writer *w, const struct sc_region_desc *d, uint64_t first, uint64_t n,
-		       int via_bounce)
-{
-	if (!(d->prot & PROT_READ) && !w->prot_raised) {
-		if (mprotect((void *)d->start, d->end - d->start, (int)(d->prot | PROT_READ))) {
-			fmt(w->err, w->errlen, "%s: cannot make [0x%lx-0x%lx) readable: %s",
-			    w->s->tmppath, (unsigned long)d->start, (unsigned long)d->end,
-			    errdesc(errno));
-			return -1;
-		}
-		w->prot_raised = 1;
-		w->prot_start = d->start;
-		w->prot_end = d->end;
-		w->prot_orig = d->prot;
-	}
-	w->pages_saved += n;
-	return add_data(w, d->start + first * SC_PAGE_SIZE, n * SC_PAGE_SIZE, via_bounce);
-}
-
-/* Reads the pagemap entries of pages [first, first+n) of the region at start. */
-static int read_pagemap(struct writer *w, uint64_t start, uint64_t first, size_t n)
-{
-	char *dst = (char *)w->s->pm;
-	size_t want = n * 8, got = 0;
-	off_t off = (off_t)((start / SC_PAGE_SIZE + first) * 8);
-	while (got < want) {
-		ssize_t r = pread(w->pmfd, dst + got, want - got, off + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fmt(w->err, w->errlen, "%s: reading /proc/self/pagemap at 0x%lx: %s",
-			    w->s->tmppath, (unsigned long)(start + first * SC_PAGE_SIZE),
-			    r < 0 ? errdesc(errno) : "unexpected end of file");
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-/* Saves region idx: finds its runs of saved pages and writes their data at w->off. Pages are
- * queued as soon as they are known (a run is queued piecewise while it is still open) so that
- * one huge run streams through the CHUNK/WINDOW pipeline instead of waiting for its end. */
-static int write_region(struct writer *w, size_t idx, const struct sc_region_desc *d,
-			uint64_t live_sp)
-{
-	struct sc_image_region *r = &w->regs[idx];
-	uint64_t npages = (d->end - d->start) / SC_PAGE_SIZE;
-	int is_stack = live_sp >= d->start && live_sp < d->end;
-	/* The writer's own frames come and go below live_sp: their pages count as present
-	 * whatever pagemap says at the moment, and are copied through the bounce buffer so
-	 * that the checksum covers exactly the bytes stored. */
-	uint64_t force_from = npages;
-	if (is_stack) {
-		uint64_t lo = live_sp - STACK_SLACK;
-		lo = (live_sp < STACK_SLACK || lo < d->start) ? d->start : lo & ~(SC_PAGE_SIZE - 1);
-		force_from = (lo - d->start) / SC_PAGE_SIZE;
-	}
-
-	r->start = d->start;
-	r->end = d->end;
-	r->prot = d->prot;
-	r->flags = d->flags;
-	r->file_offset = d->file_offset;
-	r->data_off = w->off;
-	r->first_run = w->nruns;
-	copy_str(r->name, sizeof r->name, d->name);
-	XXH3_64bits_reset(&w->s->rs);
-	uint64_t saved_before = w->pages_saved;
-
-	if (!(d->flags & SC_REGION_NODATA)) {
-		int all = (d->flags & SC_REGION_FILE) != 0;
-		uint64_t run_start = 0, run_len = 0, queued = 0; /* open run, pages queued */
-		for (uint64_t p = 0; p < npages;) {
-			size_t n = npages - p < PM_ENTRIES ? (size_t)(npages - p) : PM_ENTRIES;
-			if (!all && read_pagemap(w, d->start, p, n))
-				return -1;
-			for (size_t k = 0; k < n; k++, p++) {
-				if (all || p >= force_from ||
-				    (w->s->pm[k] & (PM_PRESENT | PM_SWAPPED))) {
-					if (!run_len) {
-						run_start = p;
-						queued = 0;
-					}
-					run_len++;
-				} else if (run_len) {
-					if (queue_pages(w, d, run_start + queued, run_len - queued,
-							is_stack) ||
-					    push_run(w, run_start, run_len))
-						return -1;
-					run_len = 0;
-				}
-			}
-			if (run_len > queued) {
-				if (queue_pages(w, d, run_start + queued, run_len - queued,
-						is_stack))
-					return -1;
-				queued = run_len;
-			}
-		}
-		if (run_len && push_run(w, run_start, run_len))
-			return -1;
-		if (flush(w) || restore_prot(w))
-			return -1;
-	}
-	r->data_pages = w->pages_saved - saved_before;
-	r->n_runs = w->nruns - r->first_run;
-	r->checksum = XXH3_64bits_digest(&w->s->rs);
-	w->pages_skipped += npages - r->data_pages;
 	return 0;
 }
 
@@ -403,13 +206,13 @@ static int check_args(const char *path, const struct sc_region_desc *regions, si
 		      size_t errlen)
 {
 	if (n_regions > SC_IMAGE_MAX_REGIONS) {
-		fmt(err, errlen, "%s: %zu regions (at most %u supported)", path, n_regions,
-		    SC_IMAGE_MAX_REGIONS);
+		sc_imgw_fmt(err, errlen, "%s: %zu regions (at most %u supported)", path, n_regions,
+			    SC_IMAGE_MAX_REGIONS);
 		return -1;
 	}
 	if (n_threads < 1 || n_threads > SC_IMAGE_MAX_THREADS) {
-		fmt(err, errlen, "%s: %zu threads (between 1 and %u supported)", path, n_threads,
-		    SC_IMAGE_MAX_THREADS);
+		sc_imgw_fmt(err, errlen, "%s: %zu threads (between 1 and %u supported)", path,
+			    n_threads, SC_IMAGE_MAX_THREADS);
 		return -1;
 	}
 	size_t nckpt = 0;
@@ -417,34 +220,36 @@ static int check_args(const char *path, const struct sc_region_desc *regions, si
 		const struct sc_image_thread *t = &threads[i];
 		if (!t->tid || (t->flags & ~(uint32_t)SC_THREAD_CKPT) || !t->ctx.rip ||
 		    !t->ctx.rsp) {
-			fmt(err, errlen,
-			    "%s: thread %zu (tid %u) has no tid, unknown flags or no "
-			    "resume context (rip/rsp 0)",
-			    path, i, t->tid);
+			sc_imgw_fmt(err, errlen,
+				    "%s: thread %zu (tid %u) has no tid, unknown flags or no "
+				    "resume context (rip/rsp 0)",
+				    path, i, t->tid);
 			return -1;
 		}
 		nckpt += (t->flags & SC_THREAD_CKPT) != 0;
 	}
 	if (nckpt != 1) {
-		fmt(err, errlen, "%s: %zu threads flagged SC_THREAD_CKPT (need exactly one)", path,
-		    nckpt);
+		sc_imgw_fmt(err, errlen,
+			    "%s: %zu threads flagged SC_THREAD_CKPT (need exactly one)", path,
+			    nckpt);
 		return -1;
 	}
 	for (size_t i = 0; i < n_regions; i++) {
 		const struct sc_region_desc *d = &regions[i];
 		if (d->start % SC_PAGE_SIZE || d->end % SC_PAGE_SIZE || d->start >= d->end ||
 		    (i && d->start < regions[i - 1].end)) {
-			fmt(err, errlen,
+			sc_imgw_fmt(
+			    err, errlen,
 			    "%s: region %zu [0x%lx-0x%lx) is empty, not page aligned or not after "
 			    "the previous one (regions must be sorted and disjoint)",
 			    path, i, (unsigned long)d->start, (unsigned long)d->end);
 			return -1;
 		}
 		if (d->flags & SC_REGION_SHARED) {
-			fmt(err, errlen,
-			    "%s: region %zu [0x%lx-0x%lx) %s is MAP_SHARED (not supported)", path,
-			    i, (unsigned long)d->start, (unsigned long)d->end,
-			    d->name ? d->name : "");
+			sc_imgw_fmt(err, errlen,
+				    "%s: region %zu [0x%lx-0x%lx) %s is MAP_SHARED (not supported)",
+				    path, i, (unsigned long)d->start, (unsigned long)d->end,
+				    d->name ? d->name : "");
 			return -1;
 		}
 	}
@@ -455,7 +260,7 @@ static int split_paths(struct wscratch *s, const char *path, char *err, size_t e
 {
 	size_t len = strlen(path);
 	if (len == 0 || len + 5 > sizeof s->tmppath || len >= sizeof s->dirpath) {
-		fmt(err, errlen, "%s: image path empty or too long", path);
+		sc_imgw_fmt(err, errlen, "%s: image path empty or too long", path);
 		return -1;
 	}
 	memcpy(s->tmppath, path, len);
@@ -484,7 +289,7 @@ int sc_image_write(const char *path, const struct sc_image_info *info,
 	if (check_args(path, regions, n_regions, threads, n_threads, err, errlen))
 		return -1;
 	if (info && info->nranks && info->rank >= info->nranks) {
-		fmt(err, errlen, "%s: rank %u of %u ranks", path, info->rank, info->nranks);
+		sc_imgw_fmt(err, errlen, "%s: rank %u of %u ranks", path, info->rank, info->nranks);
 		return -1;
 	}
 	w.s = mmap(NULL, sizeof *w.s, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -494,8 +299,8 @@ int sc_image_write(const char *path, const struct sc_image_info *info,
 	w.regs = mmap(NULL, regs_bytes ? regs_bytes : 1, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (w.s == MAP_FAILED || w.runs == MAP_FAILED || w.regs == MAP_FAILED) {
-		fmt(err, errlen, "%s: cannot map scratch memory for the writer: %s", path,
-		    errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: cannot map scratch memory for the writer: %s", path,
+			    sc_imgw_errdesc(errno));
 		goto out;
 	}
 	struct wscratch *s = w.s;
@@ -503,22 +308,24 @@ int sc_image_write(const char *path, const struct sc_image_info *info,
 		goto out;
 	w.pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (w.pmfd < 0) {
-		fmt(err, errlen, "%s: cannot open /proc/self/pagemap: %s", path, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: cannot open /proc/self/pagemap: %s", path,
+			    sc_imgw_errdesc(errno));
 		goto out;
 	}
 	/* O_TRUNC: a stale .tmp of a crashed checkpoint may exist */
 	w.fd = open(s->tmppath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (w.fd < 0) {
-		fmt(err, errlen, "cannot create %s: %s", s->tmppath, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "cannot create %s: %s", s->tmppath,
+			    sc_imgw_errdesc(errno));
 		goto out;
 	}
 	w.off = w.synced = SC_PAGE_SIZE;
 	for (size_t i = 0; i < n_regions; i++)
-		if (write_region(&w, i, &regions[i], live_sp))
+		if (sc_imgw_write_region(&w, i, &regions[i], live_sp))
 			goto out;
 	if (w.nruns > SC_IMAGE_MAX_RUNS) {
-		fmt(err, errlen, "%s: %llu runs of pages (at most %u supported)", path,
-		    (unsigned long long)w.nruns, SC_IMAGE_MAX_RUNS);
+		sc_imgw_fmt(err, errlen, "%s: %llu runs of pages (at most %u supported)", path,
+			    (unsigned long long)w.nruns, SC_IMAGE_MAX_RUNS);
 		goto out;
 	}
 
@@ -539,7 +346,8 @@ int sc_image_write(const char *path, const struct sc_image_info *info,
 	for (int i = 0; i < 3; i++)
 		XXH3_64bits_update(&s->ts, tiov[i].iov_base, tiov[i].iov_len);
 	if (pwritev_all(w.fd, tiov, 4, h->regions_off)) {
-		fmt(err, errlen, "%s: writing the tables: %s", s->tmppath, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: writing the tables: %s", s->tmppath,
+			    sc_imgw_errdesc(errno));
 		goto out;
 	}
 
@@ -560,35 +368,38 @@ int sc_image_write(const char *path, const struct sc_image_info *info,
 	h->vdso_start = info ? info->vdso_start : 0;
 	h->vdso_end = info ? info->vdso_end : 0;
 	h->tables_checksum = XXH3_64bits_digest(&s->ts);
-	copy_str(h->program, sizeof h->program, info ? info->program : NULL);
-	copy_str(h->hostname, sizeof h->hostname, info ? info->hostname : NULL);
-	copy_str(h->cmdline, sizeof h->cmdline, info ? info->cmdline : NULL);
+	sc_imgw_copy_str(h->program, sizeof h->program, info ? info->program : NULL);
+	sc_imgw_copy_str(h->hostname, sizeof h->hostname, info ? info->hostname : NULL);
+	sc_imgw_copy_str(h->cmdline, sizeof h->cmdline, info ? info->cmdline : NULL);
 	h->header_checksum = XXH3_64bits(h, offsetof(struct sc_image_header, header_checksum));
 	struct iovec hiov = {h, sizeof *h};
 	if (pwritev_all(w.fd, &hiov, 1, 0)) {
-		fmt(err, errlen, "%s: writing the header: %s", s->tmppath, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: writing the header: %s", s->tmppath,
+			    sc_imgw_errdesc(errno));
 		goto out;
 	}
 	if (fdatasync(w.fd)) {
-		fmt(err, errlen, "%s: fdatasync: %s", s->tmppath, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: fdatasync: %s", s->tmppath, sc_imgw_errdesc(errno));
 		goto out;
 	}
 	int fd = w.fd;
 	w.fd = -1;
 	if (close(fd)) { /* NFS reports write errors at close */
-		fmt(err, errlen, "%s: close: %s", s->tmppath, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: close: %s", s->tmppath, sc_imgw_errdesc(errno));
 		unlink(s->tmppath);
 		goto out;
 	}
 	if (rename(s->tmppath, path)) {
-		fmt(err, errlen, "cannot rename %s to %s: %s", s->tmppath, path, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "cannot rename %s to %s: %s", s->tmppath, path,
+			    sc_imgw_errdesc(errno));
 		unlink(s->tmppath);
 		goto out;
 	}
 	/* the rename is durable only once the directory is */
 	int dfd = open(s->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd)) {
-		fmt(err, errlen, "%s: fsync of directory %s: %s", path, s->dirpath, errdesc(errno));
+		sc_imgw_fmt(err, errlen, "%s: fsync of directory %s: %s", path, s->dirpath,
+			    sc_imgw_errdesc(errno));
 		if (dfd >= 0)
 			close(dfd);
 		goto out;
@@ -608,7 +419,7 @@ out:
 		char keep[1];
 		w.err = keep;
 		w.errlen = sizeof keep;
-		restore_prot(&w);
+		sc_imgw_restore_prot(&w);
 	}
 	if (w.fd >= 0) {
 		close(w.fd);
