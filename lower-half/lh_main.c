@@ -174,6 +174,23 @@ static uint64_t stack_size(void)
 	return (sz + 4095) & ~4095UL;
 }
 
+#ifdef SC_LH_MPICH
+/* UCX defaults of the MPICH lower half, set before anything can call MPI_Init and after the
+ * upper half's environment is built (the application never sees them). MPICH 4.0's ch4:ucx
+ * MPI_Win_create maps the window with ucp_mem_map and then replaces the window's base by the
+ * address ucp_mem_query reports; with UCP's registration cache (UCX >= 1.13, on by default) that
+ * is the start of the cached region, aligned down to 16 bytes or widened to an earlier cached
+ * registration, so every target displacement lands before the application's buffer (fixed in
+ * MPICH 4.1, commit a56a78c8). Without the cache ucp_mem_map keeps the exact address. UCX 1.13
+ * uses that cache only for ucp_mem_map and its experimental protocols (UCX_PROTO_ENABLE); the
+ * default ones register through the transports' own caches, so nothing else changes. A user's
+ * own value is kept. UCX_MEM_EVENTS cannot be set here: libucs reads it when it is loaded. */
+static void mpich_ucx_defaults(void)
+{
+	setenv("UCX_RCACHE_ENABLE", "n", 0);
+}
+#endif
+
 /* --launch PROGRAM ARGS: PROGRAM is searched in PATH like execvp and is argv[0].
  * --exec FILE ARGV0 ARGS: an execve of the upper half relaunched by the SIGSYS handler. */
 static int launch(const char *file, char **argv, struct sc_lh_info *info,
@@ -210,6 +227,9 @@ static int launch(const char *file, char **argv, struct sc_lh_info *info,
 		die("cannot allocate the upper half's stack in the arena");
 
 	char **env = upper_environment(runtime);
+#ifdef SC_LH_MPICH
+	mpich_ucx_defaults();
+#endif
 	const uint64_t extra[] = {AT_SPLITCKPT, SC_INFO_ADDR, 0};
 	struct sc_stack_spec spec = {
 	    .argv = plan.argv,
@@ -234,6 +254,9 @@ static int restore(const char *image, struct sc_lh_info *info, int have_fsgsbase
 	static struct sc_image img;
 	if (sc_image_open(image, &img, err, sizeof err))
 		die(err);
+#ifdef SC_LH_MPICH
+	mpich_ucx_defaults(); /* the restored upper half keeps its saved environment */
+#endif
 	fill_job_settings(info);
 	record_inherited_fds(info); /* the new environment's, like stdin/stdout/stderr */
 	info->restarted = 1;

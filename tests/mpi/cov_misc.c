@@ -276,6 +276,26 @@ static void io(void)
 	}
 }
 
+/* A window over buf[2] (zeroed): everyone adds rank + 1 to rank 0's buf[0] under an exclusive
+ * lock, then reads it back under a shared one; rank 0 must see the sum in its own memory. */
+static void passive(int *buf)
+{
+	MPI_Win w;
+	int one = rank + 1, g = -1;
+	OK(MPI_Win_create(buf, 2 * sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &w));
+	OK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, w));
+	OK(MPI_Accumulate(&one, 1, MPI_INT, 0, 0, 1, MPI_INT, MPI_SUM, w));
+	OK(MPI_Win_unlock(0, w));
+	MPI_Barrier(MPI_COMM_WORLD);
+	OK(MPI_Win_lock(MPI_LOCK_SHARED, 0, MPI_MODE_NOCHECK, w));
+	OK(MPI_Get(&g, 1, MPI_INT, 0, 0, 1, MPI_INT, w));
+	OK(MPI_Win_unlock(0, w));
+	CHECK(g == size * (size + 1) / 2);
+	CHECK(rank != 0 || (buf[0] == g && buf[1] == 0));
+	OK(MPI_Win_free(&w));
+	CHECK(w == MPI_WIN_NULL);
+}
+
 static void rma(void)
 {
 	int right = (rank + 1) % size, left = (rank + size - 1) % size;
@@ -303,22 +323,13 @@ static void rma(void)
 	CHECK(mem[2] == size * (size + 1) / 2);
 	OK(MPI_Win_free(&w));
 	CHECK(w == MPI_WIN_NULL);
-	/* A window over existing (heap) memory, passive target. Through splitckpt a window over
-	 * a stack array that earlier RMA calls used as origin buffers reads wrong data (MPICH
-	 * with UCX: open issue, wrappers/COVERAGE.md), so the window memory comes from malloc. */
+	/* Windows over existing memory, passive target: on the stack, next to the origin buffers
+	 * above, at a base that is not 16-byte aligned, and on the heap. MPICH 4.0 with UCX >= 1.13
+	 * moved such a stack base down to the registration cache's alignment (see main). */
+	_Alignas(16) int st[3] = {0, 0, 0};
+	passive(&st[1]);
 	int *buf = calloc(2, sizeof(int));
-	OK(MPI_Win_create(buf, 2 * sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &w));
-	OK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, w));
-	OK(MPI_Accumulate(&one, 1, MPI_INT, 0, 0, 1, MPI_INT, MPI_SUM, w));
-	OK(MPI_Win_unlock(0, w));
-	MPI_Barrier(MPI_COMM_WORLD);
-	OK(MPI_Win_lock(MPI_LOCK_SHARED, 0, MPI_MODE_NOCHECK, w));
-	g = -1;
-	OK(MPI_Get(&g, 1, MPI_INT, 0, 0, 1, MPI_INT, w));
-	OK(MPI_Win_unlock(0, w));
-	CHECK(g == size * (size + 1) / 2);
-	CHECK(rank != 0 || buf[0] == g);
-	OK(MPI_Win_free(&w));
+	passive(buf);
 	free(buf);
 }
 
@@ -392,6 +403,11 @@ static void rma_more(void)
 
 int main(int argc, char **argv)
 {
+	/* MPICH 4.0's ch4:ucx MPI_Win_create takes the window base from UCP's registration cache,
+	 * which aligns it down to 16 bytes (fixed in MPICH 4.1): the native build needs the cache
+	 * off, as splitckpt's MPICH lower half sets it (lower-half/lh_main.c). Through splitckpt
+	 * this only changes the application's environment, never the lower half's. */
+	setenv("UCX_RCACHE_ENABLE", "n", 0);
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
