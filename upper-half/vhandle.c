@@ -85,7 +85,9 @@ static uint64_t predef_abi(uint32_t kind, uint64_t lower) /* 0: not predefined *
 	return 0;
 }
 
-uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower)
+/* The newest object for (kind, lower): a new object is inserted before any freed one whose
+ * lower value the implementation reused. With live_only, a freed object does not count. */
+static uint64_t from_lower(uint32_t kind, uint64_t lower, int live_only)
 {
 	uint64_t abi = predef_abi(kind, lower);
 	if (abi)
@@ -94,11 +96,20 @@ uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower)
 	pthread_mutex_lock(&lock);
 	for (struct sc_vobj *o = obj_hash[hash(kind, lower) % OBJ_HASH]; o; o = o->hnext)
 		if (o->kind == kind && o->lower == lower) {
-			h = (uint64_t)(uintptr_t)o;
+			if (!live_only || (o->flags & SC_VOBJ_LIVE))
+				h = (uint64_t)(uintptr_t)o;
 			break;
 		}
 	pthread_mutex_unlock(&lock);
 	return h;
+}
+
+/* Callbacks also name objects the application freed but the implementation keeps alive (MPICH
+ * destroys a datatype, and calls its attribute delete functions, when the last type built from
+ * it is freed): the handle the application had. */
+uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower)
+{
+	return from_lower(kind, lower, 0);
 }
 
 /* ---- objects ----------------------------------------------------------------------------- */
@@ -114,6 +125,7 @@ static void unref_locked(struct sc_vobj *o)
 {
 	if (!o || --o->refs)
 		return;
+	hash_remove(o);
 	if (o->prev)
 		o->prev->next = o->next;
 	else
@@ -172,7 +184,7 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 
 void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn)
 {
-	uint64_t h = sc_vh_from_lower(kind, lower);
+	uint64_t h = from_lower(kind, lower, 1);
 	if (h != sc_vk_null[kind] || lower == sc_vh_predef[sc_vk_null[kind]]) {
 		/* The implementation counted one more reference (MPICH hands back the same handle
 		 * from MPI_Type_get_contents): so does the object, the application frees both. */
@@ -206,8 +218,8 @@ void sc_vh_free(uint32_t kind, void *h)
 	if (!o)
 		return;
 	pthread_mutex_lock(&lock);
-	/* Out of the reverse map now: the implementation may reuse the lower value at once. */
-	hash_remove(o);
+	/* Stays in the reverse map while a record keeps it (unref_locked takes it out): the
+	 * implementation may reuse the lower value at once, but a new object shadows it. */
 	o->flags = (o->flags & ~SC_VOBJ_LIVE) | SC_VOBJ_FREED;
 	unref_locked(o);
 	pthread_mutex_unlock(&lock);

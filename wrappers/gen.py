@@ -28,9 +28,11 @@ SCALARS = {"int": "int", "MPI_Aint": "intptr_t", "MPI_Count": "int64_t",
 SCALAR_IN_KINDS = {"rank", "tag", "undefined", "thread_level", "errcode"}
 INT_OUT_KINDS = {"thread_level_out", "undefined_out", "errclass_out", "rank_out", "tag_out"}
 # Callback classes whose lower-half trampolines exist (lower-half/mpi/lh_callbacks.c).
-CALLBACK_CLASSES = {"user_op", "comm_errh"}
+CALLBACK_CLASSES = {"user_op", "comm_errh", "win_errh", "file_errh"}
 # Classes declared here rather than in lh_mpi.h: (function type, type of the created handle).
-CALLBACK_PROTOS = {"comm_errh": ("MPI_Comm_errhandler_function", "MPI_Errhandler")}
+CALLBACK_PROTOS = {"comm_errh": ("MPI_Comm_errhandler_function", "MPI_Errhandler"),
+                   "win_errh": ("MPI_Win_errhandler_function", "MPI_Errhandler"),
+                   "file_errh": ("MPI_File_errhandler_function", "MPI_Errhandler")}
 SMALL = 64  # arrays up to this many elements are converted on the stack
 
 CONSTS = {}  # const classes of the list (parse)
@@ -54,12 +56,16 @@ class Param:
             else:
                 flags.add(word)
         self.flags = flags
-        m = re.match(r"^(.*?)\b([A-Za-z_]\w*)\s*(\[\s*\])?$", decl.strip())
+        m = re.match(r"^(.*?)\b([A-Za-z_]\w*)\s*(\[\s*\])?((?:\[\d+\])*)$", decl.strip())
         if not m:
             raise ListError(f"{where}: cannot parse parameter '{decl}'")
         self.ctype = " ".join(m.group(1).replace("*", " * ").split())
         self.name = m.group(2)
         self.array = m.group(3) is not None
+        # the inner dimensions of an array of arrays (MPI_Group_range_incl's int ranges[][3])
+        self.dims = m.group(4) if self.array else ""
+        if m.group(4) and not self.array:
+            raise ListError(f"{where}: {self.name}: inner dimensions without []")
         words = self.ctype.split()
         self.const = "const" in words
         self.ptr = words.count("*")
@@ -71,10 +77,12 @@ class Param:
 
     def decl(self):
         star = "" if self.ctype.endswith("*") else " "
-        return f"{self.ctype}{star}{self.name}{'[]' if self.array else ''}"
+        return f"{self.ctype}{star}{self.name}{'[]' + self.dims if self.array else ''}"
 
     def c_type(self):
         """The parameter's type as written, usable in a cast."""
+        if self.dims:
+            return f"{self.ctype} (*){self.dims}"
         return self.ctype + (" *" if self.array else "")
 
     def classify(self, fn):
@@ -101,13 +109,19 @@ class Param:
                         return "handle_" + k
                 return "handle_out"
         if b == "MPI_Status":
+            if "inout" in f:  # MPI_Status_set_*: the application's status, changed in place
+                if self.array or self.const or p != 1:
+                    raise ListError(f"{self.where}: {self.name}: inout needs 'MPI_Status *'")
+                return "status_inout"
             if self.array:
                 if "len" not in self.opts:
                     raise ListError(f"{self.where}: status array {self.name} needs len=")
                 return "status_array_out"
             return "status_in" if self.const else "status_out"
         if b == "void" and p == 1:
-            return "buf"
+            # {opaque}: a value stored in MPI and handed back as is (an attribute value), never
+            # a buffer: (void *)1 stays 1 instead of becoming MPI_IN_PLACE
+            return "ptr" if "opaque" in f else "buf"
         if b == "char" and p == 1 and not self.array:
             return "string_in" if self.const else "string_out"
         if b.endswith("_function") or b.endswith("_fn"):
@@ -139,7 +153,8 @@ class Param:
                 return "rank_array_out" if "rank_array_out" in f else "rank_array_in"
             ks = f & INT_OUT_KINDS
             if ks:
-                if b != "int" or p != 1 or self.array:
+                # MPI_Count: the large-count forms (MPI_Get_count_c's MPI_UNDEFINED)
+                if b not in ("int", "MPI_Count") or p != 1 or self.array:
                     raise ListError(f"{self.where}: {self.name}: {ks} needs 'int *'")
                 return ks.pop()
             return "ptr"
@@ -156,11 +171,13 @@ class Param:
             return "const uint64_t *"
         if k in ("request_array_complete", "handle_array_out"):
             return "uint64_t *"
-        if k in ("status_out", "status_array_out"):
+        if k in ("status_out", "status_array_out", "status_inout"):
             return "struct sc_abi_status *"
         if k == "status_in":
             return "const struct sc_abi_status *"
         if k == "callback":
+            return "void *"
+        if self.dims:  # an array of arrays: the lower shim casts it back
             return "void *"
         t = SCALARS.get(self.base, self.base)
         const = "const " if self.const else ""
@@ -378,7 +395,8 @@ def upper_record(f):
     args, refs = [], []
     for p in f.crossing:
         if p.kind in ("handle_out", "request_array_complete", "status_out", "status_array_out",
-                      "string_out", "handle_array_out", "enum_out", "rank_array_out") or \
+                      "status_inout", "string_out", "handle_array_out", "enum_out",
+                      "rank_array_out") or \
                 p.kind in INT_OUT_KINDS:
             continue
         if p.kind == "handle_in":
@@ -448,7 +466,7 @@ def upper_func(f):
                 # entries that completed are nulled even when the call reports an error
                 cleanup.append(f"\tsc_vh_req_arr_update((void **){n}, l_{n}, {ln});")
             cleanup.append(f"\tsc_vh_arr_done(s_{n}, l_{n});")
-        elif k in ("status_out", "status_array_out"):
+        elif k in ("status_out", "status_array_out", "status_inout"):
             args.append(f"(struct sc_abi_status *){n}")
         elif k == "status_in":
             args.append(f"(const struct sc_abi_status *){n}")
@@ -646,6 +664,12 @@ def lower_func1(f):
             args.append(f"l_{n}")
             statuses.append(f"\tif ({n})\n\t\tfor (int i = 0; i < {ln}; i++)\n"
                             f"\t\t\tlh_status_out(&{n}[i], &l_{n}[i], rc == MPI_ERR_IN_STATUS);")
+        elif k == "status_inout":
+            # the error field is the application's: not converted either way (it may be unset)
+            pre.append(f"\tMPI_Status l_{n};")
+            pre.append(f"\tlh_status_in(&l_{n}, {n});")
+            args.append(f"&l_{n}")
+            post.append(f"\tlh_status_out({n}, &l_{n}, 0);")
         elif k == "status_in":
             pre.append(f"\tMPI_Status l_{n};")
             pre.append(f"\tlh_status_in(&l_{n}, {n});")
@@ -676,12 +700,15 @@ def lower_func1(f):
             post.append(f"\tfor (int i = 0; i < {p.opts['len']}; i++)")
             post.append(f"\t\t{n}[i] = lh_rank_out({n}[i]);")
         elif k in INT_OUT_KINDS:
-            pre.append(f"\tint l_{n} = 0;")
+            pre.append(f"\t{p.base} l_{n} = 0;")
             args.append(f"&l_{n}")
             conv = {"thread_level_out": "lh_thread_level_out", "undefined_out": "lh_undefined_out",
                     "errclass_out": "lh_class_out", "rank_out": "lh_rank_out",
                     "tag_out": "lh_tag_out"}[k]
-            post.append(f"\t*{n} = {conv}(l_{n});")
+            if p.base == "MPI_Count":  # lh_undefined_out would truncate to int
+                post.append(f"\t*{n} = l_{n} == MPI_UNDEFINED ? SC_ABI_UNDEFINED : l_{n};")
+            else:
+                post.append(f"\t*{n} = {conv}(l_{n});")
         elif k == "callback":
             cls = p.opts["callback"]
             if cls in CALLBACK_CLASSES:
@@ -843,6 +870,11 @@ def lower_consts():
             mask |= value
         o.append(f"\treturn r | (v & ~{mask:#x}); /* unknown bits: let MPI reject them */")
         o.append("}")
+        # the same conversions for the hand-written shims of lh_callbacks.c (custom functions)
+        o.append(f"int lh_conv_in_{cls}(int v);")
+        o.append(f"int lh_conv_in_{cls}(int v)\n{{\n\treturn lh_const_in_{cls}(v);\n}}")
+        o.append(f"int lh_conv_out_{cls}(int v);")
+        o.append(f"int lh_conv_out_{cls}(int v)\n{{\n\treturn lh_const_out_{cls}(v);\n}}")
         o.append("")
     return o
 

@@ -1,8 +1,9 @@
 /* Coverage of communicators and groups through the crossing: Comm_create(_group), split_type,
  * compare (constants differ between the ABI and MPICH), idup, dup_with_info, info, Comm_group and
- * the group algebra, translate_ranks (MPI_UNDEFINED and MPI_PROC_NULL), names, MPI_TAG_UB,
- * attributes with copy and delete callbacks and the predefined ones, intercommunicators (create,
- * remote size, merge, Alltoallw over remote groups). Needs >= 2 ranks. Self-checking.
+ * the group algebra (range_incl/excl too), translate_ranks (MPI_UNDEFINED and MPI_PROC_NULL),
+ * names, MPI_TAG_UB, attributes with copy and delete callbacks and the predefined ones,
+ * intercommunicators (create, remote size, merge, Alltoallw over remote groups). Needs >= 2 ranks.
+ * Self-checking.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -138,6 +139,39 @@ static void comms(void)
 	CHECK(dup == MPI_COMM_NULL);
 }
 
+/* Groups from rank ranges (first, last, stride): the evens, and everyone but the evens. */
+static void group_ranges(void)
+{
+	MPI_Group w, ev, od, chk;
+	OK(MPI_Comm_group(MPI_COMM_WORLD, &w));
+	int last_even = (size - 1) / 2 * 2, n = -1, r = -2, res = -1;
+	int ranges[1][3] = {{0, last_even, 2}};
+	OK(MPI_Group_range_incl(w, 1, ranges, &ev));
+	OK(MPI_Group_size(ev, &n));
+	CHECK(n == (size + 1) / 2);
+	OK(MPI_Group_rank(ev, &r));
+	CHECK(rank % 2 ? r == MPI_UNDEFINED : r == rank / 2);
+	OK(MPI_Group_range_excl(w, 1, ranges, &od));
+	OK(MPI_Group_size(od, &n));
+	CHECK(n == size / 2);
+	OK(MPI_Group_rank(od, &r));
+	CHECK(rank % 2 ? r == rank / 2 : r == MPI_UNDEFINED);
+	/* two ranges, one of them descending: {last..1 by -2} = the odds, plus rank 0 */
+	int two[2][3] = {{size - 1 - (size % 2 == 0 ? 0 : 1), 1, -2}, {0, 0, 1}};
+	OK(MPI_Group_range_incl(w, 2, two, &chk));
+	OK(MPI_Group_size(chk, &n));
+	CHECK(n == size / 2 + 1);
+	int first = 0, tr = -1;
+	OK(MPI_Group_translate_ranks(chk, 1, &first, w, &tr));
+	CHECK(tr == size - 1 - (size % 2 == 0 ? 0 : 1));
+	OK(MPI_Group_compare(od, ev, &res));
+	CHECK(res == MPI_UNEQUAL);
+	OK(MPI_Group_free(&chk));
+	OK(MPI_Group_free(&ev));
+	OK(MPI_Group_free(&od));
+	OK(MPI_Group_free(&w));
+}
+
 /* Attribute callbacks: what MPI hands them must be the application's own handles and state. */
 struct attr_state {
 	int copies, deletes;
@@ -248,6 +282,7 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	CHECK(size >= 2 && size <= 64);
 	groups();
+	group_ranges();
 	comms();
 	attributes();
 	intercomms();

@@ -1,8 +1,9 @@
 /* Coverage of the rest through the crossing: user reduction ops (commutative and not),
  * MINLOC/MAXLOC on pair types, environment queries, error handling with MPI_ERRORS_RETURN (a real
  * error, its class and string) and with a user error handler called back from MPI, Info objects,
- * MPI-IO (explicit offsets, collective, views, file pointers) and one-sided communication (fence
- * and lock epochs). Any rank count >= 2. Self-checking.
+ * MPI-IO (explicit offsets, collective, views, file pointers, a file error handler) and one-sided
+ * communication (fence and lock epochs, window attributes and error handlers). Any rank count
+ * >= 2. Self-checking.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -401,6 +402,142 @@ static void rma_more(void)
 	free(mem);
 }
 
+/* Window attributes: the predefined ones point to values (MPI_WIN_BASE is the base itself),
+ * the flavor and model to ABI constants; user keyvals with copy/delete callbacks that must see
+ * the application's window handle. */
+struct wattr {
+	int deletes;
+	MPI_Win last;
+	intptr_t last_val;
+};
+
+static int win_delete(MPI_Win win, int keyval, void *val, void *extra)
+{
+	(void)keyval;
+	struct wattr *w = extra;
+	w->deletes++;
+	w->last = win;
+	w->last_val = (intptr_t)val;
+	return MPI_SUCCESS;
+}
+
+/* A window error handler: records what MPI hands it. */
+static int werr_calls, werr_class;
+static MPI_Win werr_win;
+static void on_win_error(MPI_Win *win, int *code, ...)
+{
+	werr_calls++;
+	werr_win = *win;
+	MPI_Error_class(*code, &werr_class);
+}
+
+static void win_attributes(void)
+{
+	long *mem = calloc(8, sizeof(long));
+	MPI_Win w;
+	OK(MPI_Win_create(mem, 8 * sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD, &w));
+	void *v = NULL;
+	int flag = 0;
+	OK(MPI_Win_get_attr(w, MPI_WIN_BASE, &v, &flag));
+	CHECK(flag && v == mem);
+	OK(MPI_Win_get_attr(w, MPI_WIN_SIZE, &v, &flag));
+	CHECK(flag && *(MPI_Aint *)v == 8 * sizeof(long));
+	OK(MPI_Win_get_attr(w, MPI_WIN_DISP_UNIT, &v, &flag));
+	CHECK(flag && *(int *)v == sizeof(long));
+	OK(MPI_Win_get_attr(w, MPI_WIN_CREATE_FLAVOR, &v, &flag));
+	CHECK(flag && *(int *)v == MPI_WIN_FLAVOR_CREATE);
+	OK(MPI_Win_get_attr(w, MPI_WIN_MODEL, &v, &flag));
+	CHECK(flag && (*(int *)v == MPI_WIN_UNIFIED || *(int *)v == MPI_WIN_SEPARATE));
+	/* user keyvals */
+	struct wattr st = {0, MPI_WIN_NULL, 0};
+	int k = MPI_KEYVAL_INVALID, kn = MPI_KEYVAL_INVALID;
+	OK(MPI_Win_create_keyval(MPI_WIN_NULL_COPY_FN, win_delete, &k, &st));
+	OK(MPI_Win_create_keyval(MPI_WIN_DUP_FN, MPI_WIN_NULL_DELETE_FN, &kn, NULL));
+	CHECK(k != MPI_KEYVAL_INVALID && kn != MPI_KEYVAL_INVALID && k != kn);
+	OK(MPI_Win_set_attr(w, k, (void *)(intptr_t)1));
+	OK(MPI_Win_set_attr(w, kn, (void *)(intptr_t)44));
+	OK(MPI_Win_get_attr(w, k, &v, &flag));
+	CHECK(flag && (intptr_t)v == 1);
+	OK(MPI_Win_set_attr(w, k, (void *)(intptr_t)2)); /* replaces: deletes the old value */
+	CHECK(st.deletes == 1 && st.last == w && st.last_val == 1);
+	OK(MPI_Win_delete_attr(w, kn));
+	OK(MPI_Win_get_attr(w, kn, &v, &flag));
+	CHECK(!flag);
+	OK(MPI_Win_free_keyval(&kn));
+	CHECK(kn == MPI_KEYVAL_INVALID);
+	/* error handlers */
+	MPI_Errhandler eh, got;
+	OK(MPI_Win_get_errhandler(w, &got));
+	CHECK(got == MPI_ERRORS_ARE_FATAL);
+	OK(MPI_Errhandler_free(&got));
+	OK(MPI_Win_create_errhandler(on_win_error, &eh));
+	OK(MPI_Win_set_errhandler(w, eh));
+	OK(MPI_Win_get_errhandler(w, &got));
+	CHECK(got == eh);
+	OK(MPI_Errhandler_free(&got));
+	OK(MPI_Win_call_errhandler(w, MPI_ERR_RMA_SYNC));
+	CHECK(werr_calls == 1 && werr_win == w && werr_class == MPI_ERR_RMA_SYNC);
+	long one = 1;
+	OK(MPI_Win_fence(0, w));
+	int rc = MPI_Put(&one, 1, MPI_LONG, size + 2, 0, 1, MPI_LONG, w); /* no such rank */
+	CHECK(rc != MPI_SUCCESS && werr_calls == 2 && werr_win == w && werr_class == MPI_ERR_RANK);
+	OK(MPI_Win_fence(0, w));
+	OK(MPI_Win_set_errhandler(w, MPI_ERRORS_RETURN));
+	rc = MPI_Put(&one, 1, MPI_LONG, size + 2, 0, 1, MPI_LONG, w);
+	CHECK(rc != MPI_SUCCESS && werr_calls == 2);
+	OK(MPI_Win_fence(0, w));
+	OK(MPI_Errhandler_free(&eh));
+	MPI_Win keep = w;
+	OK(MPI_Win_free(&w)); /* deletes the attribute through the callback */
+	CHECK(st.deletes == 2 && st.last == keep && st.last_val == 2);
+	OK(MPI_Win_free_keyval(&k));
+	free(mem);
+}
+
+/* A file error handler: MPI hands it the application's file handle and an ABI code. */
+static int ferr_calls, ferr_class;
+static MPI_File ferr_file;
+static void on_file_error(MPI_File *fh, int *code, ...)
+{
+	ferr_calls++;
+	ferr_file = *fh;
+	MPI_Error_class(*code, &ferr_class);
+}
+
+static void file_errhandler(void)
+{
+	char path[256];
+	long id = getpid();
+	MPI_Bcast(&id, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+	snprintf(path, sizeof path, "%s/sc-cov-ferr-%ld",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", id);
+	MPI_File fh;
+	OK(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL,
+			 &fh));
+	MPI_Errhandler eh, got;
+	OK(MPI_File_get_errhandler(fh, &got));
+	CHECK(got == MPI_ERRORS_RETURN); /* the default for files */
+	OK(MPI_Errhandler_free(&got));
+	OK(MPI_File_create_errhandler(on_file_error, &eh));
+	OK(MPI_File_set_errhandler(fh, eh));
+	OK(MPI_File_get_errhandler(fh, &got));
+	CHECK(got == eh);
+	OK(MPI_Errhandler_free(&got));
+	OK(MPI_File_call_errhandler(fh, MPI_ERR_IO));
+	CHECK(ferr_calls == 1 && ferr_file == fh && ferr_class == MPI_ERR_IO);
+	int v = 0, rc = MPI_File_seek(fh, -5, MPI_SEEK_SET); /* a negative offset */
+	CHECK(rc != MPI_SUCCESS && ferr_calls == 2 && ferr_file == fh);
+	/* a negative count; through splitckpt MPI_File_write_at is MPI_File_iwrite_at underneath,
+	 * for which ROMIO calls the handler twice (wrappers/COVERAGE.md) */
+	rc = MPI_File_write_at(fh, 0, &v, -1, MPI_INT, MPI_STATUS_IGNORE);
+	CHECK(rc != MPI_SUCCESS && ferr_calls >= 3 && ferr_class == MPI_ERR_COUNT);
+	OK(MPI_Errhandler_free(&eh));
+	OK(MPI_File_close(&fh));
+	MPI_Barrier(MPI_COMM_WORLD);
+	if (rank == 0)
+		OK(MPI_File_delete(path, MPI_INFO_NULL));
+}
+
 int main(int argc, char **argv)
 {
 	/* MPICH 4.0's ch4:ucx MPI_Win_create takes the window base from UCP's registration cache,
@@ -420,6 +557,8 @@ int main(int argc, char **argv)
 	io();
 	rma();
 	rma_more();
+	win_attributes();
+	file_errhandler();
 	MPI_Barrier(MPI_COMM_WORLD);
 	if (rank == 0)
 		printf("cov_misc: all checks passed on %d ranks\n", size);

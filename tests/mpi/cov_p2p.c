@@ -1,7 +1,9 @@
 /* Coverage of point-to-point through the crossing: every send mode and its nonblocking form,
  * Sendrecv(_replace), persistent requests, (matched) probes, the Test/Wait families, request
- * freeing, cancellation, MPI_Get_elements, a 5 MiB message and wildcards. Self-checking (a wrong
- * value exits non-zero); needs an even number of ranks. Built natively and with splitckpt-mpicc.
+ * freeing, cancellation, MPI_Get_elements, generalized requests (query/free/cancel callbacks,
+ * MPI_Status_set_*), the large-count _c forms, a 5 MiB message and wildcards. Self-checking (a
+ * wrong value exits non-zero); needs an even number of ranks. Built natively and with
+ * splitckpt-mpicc.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -307,6 +309,165 @@ static void free_cancel_elements(void)
 	OK(MPI_Barrier(MPI_COMM_WORLD)); /* the freed send completed before the next phase */
 }
 
+/* Generalized requests: MPI calls the application's query/free/cancel functions with the
+ * extra_state given to MPI_Grequest_start; query fills the status through MPI_Status_set_*. */
+struct greq {
+	int id, queried, freed, cancels, complete_seen;
+};
+
+static int greq_query(void *extra, MPI_Status *st)
+{
+	struct greq *g = extra;
+	g->queried++;
+	st->MPI_SOURCE = 100 + g->id;
+	st->MPI_TAG = 200 + g->id;
+	st->MPI_ERROR = MPI_SUCCESS;
+	MPI_Status_set_cancelled(st, g->cancels > 0);
+	if (g->id == 2)
+		MPI_Status_set_elements_x(st, MPI_INT, (MPI_Count)3 << 31); /* beyond int */
+	else
+		MPI_Status_set_elements(st, MPI_INT, 10 + g->id);
+	return g->id == 3 ? MPI_ERR_OTHER : MPI_SUCCESS; /* the request's error */
+}
+
+static int greq_free(void *extra)
+{
+	((struct greq *)extra)->freed++;
+	return MPI_SUCCESS;
+}
+
+static int greq_cancel(void *extra, int complete)
+{
+	struct greq *g = extra;
+	g->cancels++;
+	g->complete_seen = complete;
+	return MPI_SUCCESS;
+}
+
+static void grequests(void)
+{
+	struct greq g[4] = {{.id = 0}, {.id = 1}, {.id = 2}, {.id = 3}};
+	MPI_Request r[4];
+	MPI_Status st;
+	int flag = -1, n = -1;
+	for (int i = 0; i < 4; i++)
+		OK(MPI_Grequest_start(greq_query, greq_free, greq_cancel, &g[i], &r[i]));
+	/* not complete yet: MPI_Test says so and queries nothing */
+	OK(MPI_Test(&r[0], &flag, &st));
+	CHECK(!flag && g[0].queried == 0 && r[0] != MPI_REQUEST_NULL);
+	OK(MPI_Grequest_complete(r[0]));
+	OK(MPI_Wait(&r[0], &st));
+	CHECK(r[0] == MPI_REQUEST_NULL && g[0].queried >= 1 && g[0].freed == 1);
+	CHECK(st.MPI_SOURCE == 100 && st.MPI_TAG == 200);
+	OK(MPI_Get_count(&st, MPI_INT, &n));
+	CHECK(n == 10);
+	OK(MPI_Test_cancelled(&st, &flag));
+	CHECK(!flag);
+	/* cancelled before completion: cancel sees complete = 0, the status says cancelled */
+	OK(MPI_Cancel(&r[1]));
+	CHECK(g[1].cancels == 1 && g[1].complete_seen == 0 && g[1].freed == 0);
+	OK(MPI_Grequest_complete(r[1]));
+	flag = 0;
+	while (!flag)
+		OK(MPI_Test(&r[1], &flag, &st));
+	OK(MPI_Test_cancelled(&st, &flag));
+	CHECK(flag && r[1] == MPI_REQUEST_NULL && g[1].freed == 1 && st.MPI_TAG == 201);
+	/* a count beyond int: MPI_Get_count cannot say it, MPI_Get_elements neither */
+	OK(MPI_Grequest_complete(r[2]));
+	OK(MPI_Cancel(&r[2])); /* after completion: complete = 1 */
+	CHECK(g[2].complete_seen == 1);
+	OK(MPI_Wait(&r[2], &st));
+	OK(MPI_Get_count(&st, MPI_INT, &n));
+	CHECK(n == MPI_UNDEFINED && st.MPI_SOURCE == 102);
+	MPI_Count big = -1;
+	OK(MPI_Get_count_c(&st, MPI_INT, &big));
+	CHECK(big == (MPI_Count)3 << 31);
+	/* the query function's error: MPI_ERR_IN_STATUS from MPI_Waitall, in the right status */
+	MPI_Request two[2];
+	MPI_Status sts[2];
+	OK(MPI_Grequest_start(greq_query, greq_free, greq_cancel, &g[0], &two[0]));
+	two[1] = r[3];
+	OK(MPI_Grequest_complete(two[0]));
+	OK(MPI_Grequest_complete(two[1]));
+	OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+	OK(MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN));
+	sts[0].MPI_ERROR = sts[1].MPI_ERROR = -1;
+	int rc = MPI_Waitall(2, two, sts), cls = -1;
+	OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
+	OK(MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL));
+	CHECK(rc == MPI_ERR_IN_STATUS);
+	OK(MPI_Error_class(sts[1].MPI_ERROR, &cls));
+	CHECK(sts[0].MPI_ERROR == MPI_SUCCESS && cls == MPI_ERR_OTHER && sts[1].MPI_TAG == 203);
+	CHECK(g[3].queried >= 1 && g[3].freed == 1 && g[0].freed == 2);
+	/* MPI_Status_set_* on a status of the application's own */
+	MPI_Status mine;
+	memset(&mine, 0, sizeof mine);
+	mine.MPI_SOURCE = 5;
+	OK(MPI_Status_set_elements(&mine, MPI_INT, 4));
+	OK(MPI_Status_set_cancelled(&mine, 1));
+	OK(MPI_Get_elements(&mine, MPI_INT, &n));
+	OK(MPI_Test_cancelled(&mine, &flag));
+	CHECK(n == 4 && flag && mine.MPI_SOURCE == 5);
+}
+
+/* The large-count (MPI_Count) forms: data, statuses and type queries. */
+static void large_counts(void)
+{
+	enum { N = 1000 };
+	int *out = malloc(N * sizeof(int)), *in = malloc(N * sizeof(int));
+	for (int i = 0; i < N; i++)
+		out[i] = rank * N + i;
+	MPI_Status st;
+	MPI_Count c = -1, lb = -1, ext = -1;
+	if (rank % 2 == 0) {
+		OK(MPI_Send_c(out, N, MPI_INT, peer, 70, MPI_COMM_WORLD));
+		MPI_Request r;
+		OK(MPI_Isend_c(out, N / 2, MPI_INT, peer, 71, MPI_COMM_WORLD, &r));
+		OK(MPI_Wait(&r, MPI_STATUS_IGNORE));
+	} else {
+		memset(in, 0, N * sizeof(int));
+		OK(MPI_Recv_c(in, N, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st));
+		CHECK(st.MPI_SOURCE == peer && st.MPI_TAG == 70 && in[N - 1] == peer * N + N - 1);
+		OK(MPI_Get_count_c(&st, MPI_INT, &c));
+		CHECK(c == N);
+		MPI_Request r;
+		OK(MPI_Irecv_c(in, N, MPI_INT, peer, 71, MPI_COMM_WORLD, &r));
+		OK(MPI_Wait(&r, &st));
+		OK(MPI_Get_elements_c(&st, MPI_INT, &c));
+		CHECK(c == N / 2 && in[1] == peer * N + 1);
+		/* a count that is not a whole number of pairs */
+		MPI_Datatype pair;
+		OK(MPI_Type_contiguous_c(2, MPI_INT, &pair));
+		OK(MPI_Type_commit(&pair));
+		OK(MPI_Get_count_c(&st, pair, &c));
+		CHECK(c == N / 4);
+		OK(MPI_Type_size_c(pair, &c));
+		OK(MPI_Type_get_extent_c(pair, &lb, &ext));
+		CHECK(c == 2 * sizeof(int) && lb == 0 && ext == 2 * sizeof(int));
+		OK(MPI_Type_free(&pair));
+	}
+	OK(MPI_Recv_c(NULL, 0, MPI_INT, MPI_PROC_NULL, 0, MPI_COMM_WORLD, &st));
+	CHECK(st.MPI_SOURCE == MPI_PROC_NULL);
+	/* collectives */
+	long v = rank == 0 ? 77 : -1, sum = -1, tot = -1;
+	OK(MPI_Bcast_c(&v, 1, MPI_LONG, 0, MPI_COMM_WORLD));
+	CHECK(v == 77);
+	long me = rank + 1;
+	OK(MPI_Allreduce_c(&me, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD));
+	CHECK(sum == (long)size * (size + 1) / 2);
+	OK(MPI_Reduce_c(&me, &tot, 1, MPI_LONG, MPI_MAX, size - 1, MPI_COMM_WORLD));
+	CHECK(rank != size - 1 || tot == size);
+	MPI_Request r[3];
+	long b = rank == 1 ? 5 : 0, s2 = -1, m2 = -1;
+	OK(MPI_Ibcast_c(&b, 1, MPI_LONG, 1, MPI_COMM_WORLD, &r[0]));
+	OK(MPI_Iallreduce_c(&me, &s2, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD, &r[1]));
+	OK(MPI_Ireduce_c(&me, &m2, 1, MPI_LONG, MPI_MIN, 0, MPI_COMM_WORLD, &r[2]));
+	OK(MPI_Waitall(3, r, no_statuses));
+	CHECK(b == 5 && s2 == sum && (rank != 0 || m2 == 1));
+	free(out);
+	free(in);
+}
+
 static void large_and_wildcards(void)
 {
 	const int n = (5 << 20) / (int)sizeof(int); /* 5 MiB: rendezvous, many time slices */
@@ -359,6 +520,8 @@ int main(int argc, char **argv)
 	probes();
 	completions();
 	free_cancel_elements();
+	grequests();
+	large_counts();
 	large_and_wildcards();
 	MPI_Barrier(MPI_COMM_WORLD);
 	if (rank == 0)

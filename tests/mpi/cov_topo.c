@@ -1,8 +1,8 @@
 /* Coverage of process topologies through the crossing: Dims_create, a periodic and a
  * non-periodic Cartesian grid (coords, rank, shift with MPI_PROC_NULL, get, dim, sub), Topo_test
  * (MPI_CART/MPI_GRAPH/MPI_UNDEFINED differ between the ABI and MPICH), a ring graph and its
- * queries, a distributed graph (weighted and MPI_UNWEIGHTED) and neighborhood collectives. Any rank
- * count >= 2. Self-checking.
+ * queries, distributed graphs (adjacent and general, weighted and MPI_UNWEIGHTED) and
+ * neighborhood collectives. Any rank count >= 2. Self-checking.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -167,6 +167,50 @@ static void dist_graph(void)
 	}
 }
 
+/* The general MPI_Dist_graph_create: rank 0 alone declares every edge of a ring, right to
+ * left (i -> i-1) with weight 100+i; the others declare none. Each rank then hears from its
+ * right neighbor and talks to its left one. Then unweighted (a sentinel pointer in the ABI). */
+static void dist_graph_general(void)
+{
+	int left = (rank + size - 1) % size, right = (rank + 1) % size;
+	int n = rank == 0 ? size : 0;
+	int *src = malloc(sizeof(int) * size), *deg = malloc(sizeof(int) * size);
+	int *dst = malloc(sizeof(int) * size), *wt = malloc(sizeof(int) * size);
+	for (int i = 0; i < size; i++) {
+		src[i] = i;
+		deg[i] = 1;
+		dst[i] = (i + size - 1) % size;
+		wt[i] = 100 + i;
+	}
+	int *volatile unw = MPI_UNWEIGHTED;
+	for (int weighted = 1; weighted >= 0; weighted--) {
+		MPI_Comm d;
+		OK(MPI_Dist_graph_create(MPI_COMM_WORLD, n, src, deg, dst, weighted ? wt : unw,
+					 MPI_INFO_NULL, 0, &d));
+		int st = -1, in = -1, out = -1, w = -1;
+		OK(MPI_Topo_test(d, &st));
+		CHECK(st == MPI_DIST_GRAPH);
+		OK(MPI_Dist_graph_neighbors_count(d, &in, &out, &w));
+		CHECK(in == 1 && out == 1 && w == weighted);
+		int s = -1, t = -1, sw = -1, tw = -1;
+		if (weighted) {
+			OK(MPI_Dist_graph_neighbors(d, 1, &s, &sw, 1, &t, &tw));
+			CHECK(sw == 100 + right && tw == 100 + rank);
+		} else {
+			OK(MPI_Dist_graph_neighbors(d, 1, &s, unw, 1, &t, unw));
+		}
+		CHECK(s == right && t == left);
+		int mine = 1000 + rank, got = -1;
+		OK(MPI_Neighbor_allgather(&mine, 1, MPI_INT, &got, 1, MPI_INT, d));
+		CHECK(got == 1000 + right);
+		OK(MPI_Comm_free(&d));
+	}
+	free(src);
+	free(deg);
+	free(dst);
+	free(wt);
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -176,6 +220,7 @@ int main(int argc, char **argv)
 	cart();
 	graph();
 	dist_graph();
+	dist_graph_general();
 	MPI_Barrier(MPI_COMM_WORLD);
 	if (rank == 0)
 		printf("cov_topo: all checks passed on %d ranks\n", size);

@@ -1,8 +1,8 @@
 /* Coverage of derived datatypes through the crossing: every constructor sends real data whose
  * layout is checked on arrival (contiguous, vector, hvector, indexed, hindexed, (h)indexed_block,
  * struct, subarray, resized, dup), extents and sizes, Pack/Unpack/Pack_size, Get_address,
- * Type_get_envelope/contents (combiner constants differ between the ABI and MPICH) and names.
- * Needs an even number of ranks. Self-checking.
+ * Type_get_envelope/contents (combiner constants differ between the ABI and MPICH), names and
+ * type attributes with copy/delete callbacks. Needs an even number of ranks. Self-checking.
  */
 #include <mpi.h>
 #include <stddef.h>
@@ -192,6 +192,79 @@ static void pack_and_addresses(void)
 	OK(MPI_Type_free(&t));
 }
 
+/* Type attributes: the copy callback runs at MPI_Type_dup, the delete callback at
+ * MPI_Type_delete_attr, at replacement and at MPI_Type_free; both must see the application's
+ * datatype handle and extra_state. Values cross untouched ((void *)1 is no MPI_IN_PLACE). */
+struct tattr {
+	int copies, deletes;
+	MPI_Datatype last;
+	intptr_t last_val;
+};
+
+static int type_copy(MPI_Datatype old, int keyval, void *extra, void *in, void *out, int *flag)
+{
+	(void)keyval;
+	struct tattr *t = extra;
+	t->copies++;
+	t->last = old;
+	*(intptr_t *)out = (intptr_t)in * 10;
+	*flag = 1;
+	return MPI_SUCCESS;
+}
+
+static int type_delete(MPI_Datatype dt, int keyval, void *val, void *extra)
+{
+	(void)keyval;
+	struct tattr *t = extra;
+	t->deletes++;
+	t->last = dt;
+	t->last_val = (intptr_t)val;
+	return MPI_SUCCESS;
+}
+
+static void type_attributes(void)
+{
+	struct tattr t = {0, 0, MPI_DATATYPE_NULL, 0};
+	int k = MPI_KEYVAL_INVALID, kd = MPI_KEYVAL_INVALID, flag = -1;
+	OK(MPI_Type_create_keyval(type_copy, type_delete, &k, &t));
+	OK(MPI_Type_create_keyval(MPI_TYPE_DUP_FN, MPI_TYPE_NULL_DELETE_FN, &kd, NULL));
+	CHECK(k != MPI_KEYVAL_INVALID && kd != MPI_KEYVAL_INVALID && k != kd);
+	MPI_Datatype a, b;
+	OK(MPI_Type_contiguous(3, MPI_INT, &a));
+	OK(MPI_Type_set_attr(a, k, (void *)(intptr_t)1));
+	OK(MPI_Type_set_attr(a, kd, (void *)(intptr_t)55));
+	void *v = NULL;
+	OK(MPI_Type_get_attr(a, k, &v, &flag));
+	CHECK(flag && (intptr_t)v == 1);
+	OK(MPI_Type_dup(a, &b)); /* copies k through the callback, kd as is */
+	CHECK(t.copies == 1 && t.last == a);
+	OK(MPI_Type_get_attr(b, k, &v, &flag));
+	CHECK(flag && (intptr_t)v == 10);
+	OK(MPI_Type_get_attr(b, kd, &v, &flag));
+	CHECK(flag && (intptr_t)v == 55);
+	OK(MPI_Type_delete_attr(b, k));
+	CHECK(t.deletes == 1 && t.last == b && t.last_val == 10);
+	OK(MPI_Type_get_attr(b, k, &v, &flag));
+	CHECK(!flag);
+	OK(MPI_Type_set_attr(a, k, (void *)(intptr_t)2)); /* replaces: deletes the old value */
+	CHECK(t.deletes == 2 && t.last == a && t.last_val == 1);
+	/* a predefined type takes attributes too, and hands its own handle to the callback */
+	OK(MPI_Type_set_attr(MPI_DOUBLE, k, (void *)(intptr_t)3));
+	OK(MPI_Type_delete_attr(MPI_DOUBLE, k));
+	CHECK(t.deletes == 3 && t.last == MPI_DOUBLE && t.last_val == 3);
+	OK(MPI_Type_free_keyval(&k)); /* attributes keep it alive */
+	CHECK(k == MPI_KEYVAL_INVALID);
+	MPI_Datatype keep = a;
+	/* a first: MPICH destroys a, and calls its delete function, only with b, the type built
+	 * from it; the callback must still get the handle the application had for a */
+	OK(MPI_Type_free(&a));
+	CHECK(t.deletes == 3 || (t.deletes == 4 && t.last == keep && t.last_val == 2));
+	OK(MPI_Type_free(&b));
+	CHECK(t.deletes == 4 && t.last == keep && t.last_val == 2);
+	OK(MPI_Type_free_keyval(&kd));
+	CHECK(kd == MPI_KEYVAL_INVALID && t.copies == 1);
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -202,6 +275,7 @@ int main(int argc, char **argv)
 	constructors();
 	queries();
 	pack_and_addresses();
+	type_attributes();
 	MPI_Barrier(MPI_COMM_WORLD);
 	if (rank == 0)
 		printf("cov_types: all checks passed on %d ranks\n", size);
