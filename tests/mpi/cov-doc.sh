@@ -5,7 +5,7 @@ set -u
 : "${SC_SRCDIR:?run through make check}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"${PYTHON:-python3}" "$SC_SRCDIR/wrappers/gen.py" "$SC_SRCDIR/wrappers/mpi.list" coverage "$out" || exit 1
+"${PYTHON:-python3}" -B "$SC_SRCDIR/wrappers/gen.py" "$SC_SRCDIR/wrappers/mpi.list" coverage "$out" || exit 1
 if ! diff -u "$SC_SRCDIR/wrappers/COVERAGE.md" "$out"; then
 	echo "FAIL: wrappers/COVERAGE.md is stale: run wrappers/gen.py mpi.list coverage COVERAGE.md"
 	exit 1
