@@ -98,10 +98,17 @@ def upper_func(f):
         o.append(f"\tSC_HOOK_COLLECTIVE(SC_FN_{f.name}, {c.name});")
     if "p2p_send" in f.flags and c:
         o.append(f"\tSC_HOOK_P2P_SEND(SC_FN_{f.name}, {c.name});")
+    sync_comm = None
     if "sync" in f.flags:
         if not c:
             raise ListError(f"{f.where}: {f.name}: 'sync' needs a communicator parameter")
-        o.append(f"\tint src = sc_mpi_sync(SC_FN_{f.name}, l_{c.name});")
+        sync_comm = f"l_{c.name}"
+    if "finalize" in f.flags:
+        # MPI_Finalize is collective over MPI_COMM_WORLD: a rank that arrives early waits in
+        # slices here, where a checkpoint can park it, not inside the lower half's finalize.
+        sync_comm = "sc_vh_lower(MPI_COMM_WORLD)"
+    if sync_comm:
+        o.append(f"\tint src = sc_mpi_sync(SC_FN_{f.name}, {sync_comm});")
         o.append("\tif (src)")
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
     call = f"tab->{f.short}({', '.join(args)})"

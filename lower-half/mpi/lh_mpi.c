@@ -1,7 +1,8 @@
 /* The hand-written part of an MPI lower half that does not depend on the implementation beyond
  * its mpi.h: publishing the table into the info block (sc_lh_mpi_prepare), the service entries
- * (time-sliced waits, nonblocking barrier, predefined handles), error code conversion and the
- * TLS donor service that gives upper-half threads a lower-half TLS block of their own. */
+ * (time-sliced waits, nonblocking barrier, predefined handles), error code conversion, the
+ * TLS donor service that gives upper-half threads a lower-half TLS block of their own, and (MPICH
+ * only) an MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
 #define _GNU_SOURCE
 #if defined(SC_LH_MPICH)
 #include "lh_mpich.h"
@@ -11,6 +12,7 @@
 #error "an MPI lower half is built with -DSC_LH_MPICH or -DSC_LH_OPENMPI"
 #endif
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -92,6 +94,56 @@ void lh_svc_set_upper(const struct sc_mpi_upper *up)
 {
 	__atomic_store_n(&lh_upper, up, __ATOMIC_RELEASE);
 }
+
+/* ---- MPI_Finalize (MPICH + UCX) ------------------------------------------------------------ */
+#if defined(SC_LH_MPICH)
+/* MPICH 4.0's UCX finalize (ch4/netmod/ucx/ucx_init.c) closes every endpoint with
+ * ucp_disconnect_nb (UCP_EP_CLOSE_MODE_FLUSH), progresses until ITS closes complete, then waits in
+ * a PMI barrier without progressing UCX. Flushing a UCX TCP endpoint that ever carried an active
+ * message sends a zero-length PUT and waits for the peer's ACK (uct_tcp_ep_flush, NEED_FLUSH), so
+ * it needs the peer to progress. A rank whose closes were acknowledged early (its peers were
+ * still progressing in an earlier call) sits in the PMI barrier, never ACKs the PUT of a peer that
+ * reaches MPI_Finalize later, and both wait forever. Which rank is late is timing: nonblocking
+ * collectives (the crossing's blocking ones) and two ranks per node make it likely.
+ *
+ * The fix, one barrier and no flush: every rank completes an MPI barrier first (every rank has
+ * then completed all its receives, so no application data is still on its way: MPI requires
+ * every communication to be complete before MPI_Finalize), then its endpoint closes are skipped;
+ * ucp_worker_destroy, after MPICH's PMI barrier, destroys the endpoints without a flush. The
+ * barrier's own last messages are small and went into the kernel (TCP) or the peer's shared
+ * memory before their sends completed, so they arrive without the sender's progress. Cost: one
+ * barrier (log2 N rounds), no per-rank delay. */
+static int lh_finalizing;
+
+/* The profiling interface: the generated shim calls MPI_Finalize, which resolves here first. */
+int MPI_Finalize(void)
+{
+	MPI_Request r;
+	int flag = 0;
+	int rc = PMPI_Ibarrier(MPI_COMM_WORLD, &r);
+	while (rc == MPI_SUCCESS && !flag)
+		rc = PMPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+	/* No completed barrier: data may still be in flight, keep MPICH's flushing closes. */
+	if (rc == MPI_SUCCESS)
+		__atomic_store_n(&lh_finalizing, 1, __ATOMIC_RELAXED);
+	return PMPI_Finalize();
+}
+
+/* UCX's, called by libmpich through its PLT: this executable's definition is the one the dynamic
+ * linker binds (libmpich references it, so ld exports it). Outside MPI_Finalize it is UCX's. The
+ * UCX types are opaque pointers here: ucs_status_ptr_t is void *, NULL being UCS_OK. */
+void *ucp_disconnect_nb(void *ep);
+void *ucp_disconnect_nb(void *ep)
+{
+	static void *(*ucx)(void *);
+	/* UCS_OK: nothing to wait for; ucp_worker_destroy frees the endpoint. */
+	if (__atomic_load_n(&lh_finalizing, __ATOMIC_RELAXED))
+		return NULL;
+	if (!ucx)
+		ucx = (void *(*)(void *))dlsym(RTLD_NEXT, "ucp_disconnect_nb");
+	return ucx(ep);
+}
+#endif
 
 /* ---- error codes ---------------------------------------------------------------------- */
 

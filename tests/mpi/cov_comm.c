@@ -79,11 +79,26 @@ static void comms(void)
 	}
 	OK(MPI_Group_free(&evens));
 	OK(MPI_Group_free(&world));
+	/* the shared-memory communicator holds exactly the ranks on this host, in rank order */
+	char host[MPI_MAX_PROCESSOR_NAME] = "", *hosts = calloc(size, MPI_MAX_PROCESSOR_NAME);
+	int hostlen = 0, local = 0, below = 0;
+	CHECK(hosts != NULL);
+	OK(MPI_Get_processor_name(host, &hostlen));
+	OK(MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts, MPI_MAX_PROCESSOR_NAME,
+			 MPI_CHAR, MPI_COMM_WORLD));
+	for (int i = 0; i < size; i++)
+		if (strcmp(hosts + (size_t)i * MPI_MAX_PROCESSOR_NAME, host) == 0) {
+			local++;
+			below += i < rank;
+		}
+	free(hosts);
 	OK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &shm));
-	OK(MPI_Comm_size(shm, &n)); /* one node here */
-	CHECK(n == size);
+	OK(MPI_Comm_size(shm, &n));
+	CHECK(n == local);
+	OK(MPI_Comm_rank(shm, &r));
+	CHECK(r == below);
 	OK(MPI_Comm_compare(shm, MPI_COMM_WORLD, &res));
-	CHECK(res == MPI_CONGRUENT);
+	CHECK(res == (local == size ? MPI_CONGRUENT : MPI_UNEQUAL));
 	OK(MPI_Comm_free(&shm));
 	OK(MPI_Comm_split_type(MPI_COMM_WORLD, rank == 0 ? MPI_UNDEFINED : MPI_COMM_TYPE_SHARED, 0,
 			       MPI_INFO_NULL, &shm));
