@@ -1,9 +1,11 @@
 # Tests of this area (fragment included by tests/Makefile.am; paths relative to tests/).
-# Emulated Slurm cluster (cluster/cluster.sh): smoke tests that srun an MPI program across
-# namespaced nodes, one per MPI implementation, both splitckpt launch modes (mpi-launch.sh) and
-# the tests/mpi programs natively and through splitckpt (mpi-programs.sh); they skip (77) where
-# no cluster can be created.
-EXTRA_DIST += cluster/cluster.sh cluster/smoke-lib.sh cluster/smoke-mpich.sh \
+# Emulated Slurm cluster (cluster/cluster.sh, the front end, and the cluster-*.sh files it
+# sources): smoke tests that srun an MPI program across namespaced nodes, one per MPI
+# implementation, both splitckpt launch modes (mpi-launch.sh) and the tests/mpi programs natively
+# and through splitckpt (mpi-programs.sh); they skip (77) where no cluster can be created.
+EXTRA_DIST += cluster/cluster.sh cluster/cluster-state.sh cluster/cluster-proc.sh \
+	cluster/cluster-net.sh cluster/cluster-slurm.sh cluster/cluster-node.sh \
+	cluster/cluster-lifecycle.sh cluster/smoke-lib.sh cluster/smoke-mpich.sh \
 	cluster/smoke-openmpi.sh cluster/mpi_ring.c cluster/README.md cluster/mpi-launch.sh \
 	cluster/mpi-programs.sh
 TESTS += cluster/smoke-mpich.sh cluster/smoke-openmpi.sh cluster/mpi-launch.sh \
