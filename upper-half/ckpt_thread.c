@@ -273,7 +273,15 @@ int sc_ckpt_thread_start(char *err, size_t errlen)
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	/* The new thread must start with every signal blocked, not block them itself once it
+	 * runs: until then it would take the program's process-directed signals (a SIGALRM
+	 * tick, a kill() of its own), run the program's handlers on this thread, and the
+	 * program's own thread would never see them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int r = pthread_create(&t, &a, ckpt_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&a);
 	if (r) {
 		snprintf(err, errlen, "cannot start the checkpoint thread: %s", strerror(r));

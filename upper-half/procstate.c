@@ -1,8 +1,8 @@
-/* Process state the kernel keeps outside memory: open files, signal handlers, interval timers
- * (POSIX timers: timers.c), the working directory and umask. Captured by the checkpoint thread
- * while the application is suspended (no malloc, no stdio), kept in upper-half memory so it
- * rides in the image, and put back by the restarted checkpoint thread before the application
- * resumes. What cannot be restored is refused at checkpoint time, naming the resource. */
+/* Process state the kernel keeps outside memory: open files, signal handlers, pending signals,
+ * interval timers (POSIX timers: timers.c), the working directory and umask. Captured by the
+ * checkpoint thread while the application is suspended (no malloc, no stdio), kept in upper-half
+ * memory so it rides in the image, and put back by the restarted checkpoint thread before the
+ * application resumes. What cannot be restored is refused at checkpoint time, naming it. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -36,11 +36,19 @@ struct kernel_sigaction { /* the kernel's layout, not glibc's */
 
 #define NSIG_KERNEL 64
 
+struct pending_rec {   /* signals pending for one thread at the checkpoint */
+	int tid;       /* its tid in the checkpointed process */
+	uint64_t mask; /* bit sig-1 for signal sig, as in /proc's SigPnd */
+};
+
 struct procstate {
 	int nfds;
 	struct fd_rec fds[SC_MAX_FDS];
 	struct kernel_sigaction sa[NSIG_KERNEL + 1];
 	struct itimerval timers[3];
+	uint64_t shared_pending; /* process-directed signals pending (ShdPnd) */
+	int npending;
+	struct pending_rec pending[SC_MAX_THREADS];
 	char cwd[PATH_MAX];
 	mode_t umask;
 };
@@ -211,6 +219,86 @@ static int refuse_children(char *err, size_t errlen)
 	return rc;
 }
 
+/* Reads the hexadecimal mask after "KEY:\t" in a /proc status file (0 when absent). */
+static uint64_t status_mask(const char *path, const char *key)
+{
+	static char buf[4096]; /* only the checkpoint thread calls this */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	size_t klen = strlen(key);
+	for (const char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncmp(l, key, klen) || l[klen] != ':')
+			continue;
+		uint64_t m = 0;
+		for (const char *p = l + klen + 1; *p && *p != '\n'; p++) {
+			int d = *p >= '0' && *p <= '9'	 ? *p - '0'
+				: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+							 : -1;
+			if (d >= 0)
+				m = m << 4 | (uint64_t)d;
+		}
+		return m;
+	}
+	return 0;
+}
+
+/* Signals pending at the checkpoint: the process-wide set and each other thread's own set. They
+ * live in the kernel, not in memory, and would vanish with the old process; a program waiting
+ * for one (a tick of its interval timer that came while it blocked SIGALRM, or while the
+ * suspend handler blocked everything) would wait forever after the restart. */
+static void capture_pending(void)
+{
+	char p[64], dents[4096];
+	int self = (int)sc_sys0(SYS_gettid);
+	ps->shared_pending = status_mask("/proc/self/status", "ShdPnd");
+	ps->npending = 0;
+	int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	long n;
+	while ((n = sc_sys3(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			off += d->d_reclen;
+			int tid = 0;
+			for (const char *q = d->d_name; *q >= '0' && *q <= '9'; q++)
+				tid = tid * 10 + (*q - '0');
+			if (tid <= 0 || tid == self || ps->npending >= SC_MAX_THREADS)
+				continue;
+			snprintf(p, sizeof p, "/proc/self/task/%d/status", tid);
+			uint64_t m = status_mask(p, "SigPnd");
+			if (m) {
+				ps->pending[ps->npending].tid = tid;
+				ps->pending[ps->npending++].mask = m;
+			}
+		}
+	}
+	close(dfd);
+}
+
+/* Sends the signals of a pending mask again: to the process (tid 0) or to one thread. The
+ * original siginfo is not known (only the set is); a real-time signal queued several times
+ * comes back once. Our suspend signal and the lower half's SIGSYS are not the program's. */
+static void repost_pending(uint64_t mask, int tid)
+{
+	int pid = (int)sc_sys0(SYS_getpid);
+	for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+		if (!(mask & (1ull << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP ||
+		    sig == SIGSYS || sig == sc_rt.suspend_signal)
+			continue;
+		if (tid)
+			sc_sys3(SYS_tgkill, pid, tid, sig);
+		else
+			sc_sys2(SYS_kill, pid, sig);
+	}
+}
+
 int sc_procstate_capture(int own_fd, char *err, size_t errlen)
 {
 	if (refuse_children(err, errlen) || capture_fds(own_fd, err, errlen) ||
@@ -222,8 +310,20 @@ int sc_procstate_capture(int own_fd, char *err, size_t errlen)
 			continue; /* SIGSYS belongs to the lower half */
 		sc_sys4(SYS_rt_sigaction, sig, 0, &ps->sa[sig], 8);
 	}
-	for (int t = 0; t < 3; t++)
+	for (int t = 0; t < 3; t++) {
 		getitimer(t, &ps->timers[t]);
+		/* The kernel re-arms a periodic ITIMER_REAL only when its SIGALRM is dequeued
+		 * (dequeue_signal), so while that signal is pending - blocked by the program, or
+		 * by the suspend handler's mask during this very checkpoint - the timer reads as
+		 * disarmed (value 0) with its interval intact. Saved as such it would not be
+		 * re-armed at restart and the program's next wait for a tick would last forever.
+		 * It is due: record it as expiring at once, the period then goes on. */
+		struct itimerval *it = &ps->timers[t];
+		if (!it->it_value.tv_sec && !it->it_value.tv_usec &&
+		    (it->it_interval.tv_sec || it->it_interval.tv_usec))
+			it->it_value.tv_usec = 1;
+	}
+	capture_pending();
 	if (!getcwd(ps->cwd, sizeof ps->cwd)) {
 		snprintf(err, errlen, "cannot checkpoint: the working directory is gone (%s)",
 			 strerror(errno));
@@ -300,6 +400,20 @@ int sc_procstate_restore(char *err, size_t errlen)
 			setitimer(t, &ps->timers[t], NULL);
 	if (sc_timers_restore(err, errlen))
 		return -1;
+	/* After the handlers are back, before any thread runs: every restored thread still has
+	 * all signals blocked (restore.c) until its suspend handler returns through sigreturn
+	 * with its own mask, so these stay pending until the program can take them, as they
+	 * were. A pending SIGALRM comes together with the timer armed to expire at once
+	 * (capture): the kernel merges the two into one, as a standard signal is queued once.
+	 * A POSIX timer re-armed the same way (timers.c) brings its own signal back: sending it
+	 * once more would deliver a real-time one twice. */
+	uint64_t refired = sc_timers_refired_signals();
+	repost_pending(ps->shared_pending & ~refired, 0);
+	for (int i = 0; i < ps->npending; i++) {
+		int tid = sc_thread_new_tid(ps->pending[i].tid);
+		if (tid > 0) /* else a lower-half thread, not restored */
+			repost_pending(ps->pending[i].mask & ~refired, tid);
+	}
 	if (chdir(ps->cwd)) {
 		snprintf(err, errlen, "cannot return to the working directory %s: %s", ps->cwd,
 			 strerror(errno));

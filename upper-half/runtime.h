@@ -48,6 +48,9 @@ int sc_thread_new_tid(int old_tid);
 /* ---- timers.c: POSIX timers, recreated with their ids at restart ------------------------- */
 int sc_timers_capture(char *err, size_t errlen);
 int sc_timers_restore(char *err, size_t errlen);
+/* Signals of the periodic timers whose expiry was still pending at the checkpoint: restore
+ * re-arms them to expire at once, which delivers that expiry again. */
+uint64_t sc_timers_refired_signals(void);
 
 /* ---- procstate.c: kernel state of the process that memory does not hold ------------------ */
 int sc_procstate_init(char *err, size_t errlen);

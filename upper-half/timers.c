@@ -33,6 +33,7 @@ struct timer_rec {
 	int id, signo, clock, notify, tid;
 	uint64_t value; /* sigev_value */
 	struct itimerspec spec;
+	int refire; /* its signal was pending: re-armed to expire at once at restart */
 };
 
 static struct timer_rec timers[MAX_TIMERS];
@@ -130,10 +131,21 @@ int sc_timers_capture(char *err, size_t errlen)
 		 * The queued signal does not survive a restart: re-arm the timer to expire at once
 		 * so the program gets the expiry it is owed and the period goes on. */
 		if (!sp->it_value.tv_sec && !sp->it_value.tv_nsec &&
-		    (sp->it_interval.tv_sec || sp->it_interval.tv_nsec))
+		    (sp->it_interval.tv_sec || sp->it_interval.tv_nsec)) {
 			sp->it_value.tv_nsec = 1;
+			timers[i].refire = 1;
+		}
 	}
 	return 0;
+}
+
+uint64_t sc_timers_refired_signals(void)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < ntimers; i++)
+		if (timers[i].refire && timers[i].signo >= 1 && timers[i].signo <= 64)
+			m |= 1ull << (timers[i].signo - 1);
+	return m;
 }
 
 int sc_timers_restore(char *err, size_t errlen)

@@ -5,8 +5,10 @@
 SC_E2E_PROG_CFLAGS = -std=gnu11 $(SC_CFLAGS)
 
 check_PROGRAMS += e2e/progs/state e2e/progs/threads e2e/progs/omp e2e/progs/timers \
-	e2e/progs/holder
+	e2e/progs/holder e2e/progs/pending
 e2e_progs_holder_SOURCES = e2e/progs/holder.c
+e2e_progs_pending_SOURCES = e2e/progs/pending.c
+e2e_progs_pending_CFLAGS = $(SC_E2E_PROG_CFLAGS)
 e2e_progs_timers_SOURCES = e2e/progs/timers.c
 e2e_progs_state_SOURCES = e2e/progs/state.c
 e2e_progs_state_CFLAGS = $(SC_E2E_PROG_CFLAGS)
@@ -19,7 +21,7 @@ e2e_progs_omp_LDFLAGS = -fopenmp
 
 SC_E2E_TESTS = \
 	e2e/native.sh \
-	e2e/ckpt-state.sh e2e/ckpt-threads.sh e2e/ckpt-omp.sh e2e/ckpt-python.sh e2e/ckpt-python-path.sh e2e/ckpt-timers.sh e2e/refuse.sh e2e/disk-full.sh \
+	e2e/ckpt-state.sh e2e/ckpt-threads.sh e2e/ckpt-omp.sh e2e/ckpt-python.sh e2e/ckpt-python-path.sh e2e/ckpt-timers.sh e2e/ckpt-pending.sh e2e/refuse.sh e2e/disk-full.sh \
 	e2e/interval-state.sh e2e/interval-threads.sh e2e/interval-omp.sh e2e/interval-python.sh \
 	e2e/errors.sh
 TESTS += $(SC_E2E_TESTS)
