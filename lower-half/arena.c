@@ -1,8 +1,9 @@
 /* The arena allocator and the SIGSYS trap that feeds it. The upper half never chooses its own
  * addresses: its mmap-family system calls raise SIGSYS (seccomp, only for instruction pointers
  * inside the arena) and this handler performs them at addresses it picks inside the arena, so the
- * lower half knows every upper-half range exactly. Everything reachable from the handler uses
- * raw system calls and no TLS: it runs with the upper half's FS base installed. */
+ * lower half knows every upper-half range exactly; ranges whose pages it releases are logged for
+ * the MPI library's registration caches (lh_abi.h, struct sc_unmap_log). Everything reachable
+ * from the handler uses raw system calls and no TLS: it runs with the upper half's FS base. */
 #define _GNU_SOURCE
 #include "arena.h"
 
@@ -186,6 +187,42 @@ static uint64_t table_find_gap(uint64_t len, uint64_t align)
 	return (cand < SC_ARENA_END && len <= SC_ARENA_END - cand) ? cand : 0;
 }
 
+/* ---- the log of released ranges (struct sc_unmap_log) -------------------------------------- */
+
+_Static_assert(sizeof(struct sc_lh_info) <= SC_INFO_SIZE, "the info block outgrew its slot");
+
+/* Records that the pages of [start, start + len) left the upper half. Called with the table
+ * lock held (the lock serializes the writers; readers take none). Only plain stores: it runs in
+ * the SIGSYS handler. The release fence orders "this slot is being reused" (seq, seen by the
+ * previous writer's readers) before the slot's new contents, as a seqlock writer does. */
+static void unmap_note(uint64_t start, uint64_t len)
+{
+	struct sc_unmap_log *u = &g_info->unmaps;
+	if (len == 0)
+		return;
+	uint64_t end = start + len < start ? ~0UL : start + len;
+	if (!(start >= SC_ARENA_BASE && end <= SC_ARENA_END)) {
+		/* outside the arena: a reader that overflows reports this envelope too */
+		if (!u->out_hi || start < u->out_lo)
+			__atomic_store_n(&u->out_lo, start, __ATOMIC_RELAXED);
+		if (end > u->out_hi)
+			__atomic_store_n(&u->out_hi, end, __ATOMIC_RELAXED);
+	}
+	uint64_t t = u->seq;
+	struct sc_lh_range *s = &u->slot[t % SC_UNMAP_LOG_SIZE];
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&s->start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->end, end, __ATOMIC_RELAXED);
+	__atomic_store_n(&u->seq, t + 1, __ATOMIC_RELEASE);
+}
+
+static void unmap_note_locked(uint64_t start, uint64_t len)
+{
+	table_lock();
+	unmap_note(start, len);
+	table_unlock();
+}
+
 /* Puts the PROT_NONE reservation back over a range the upper half gave up, so the kernel can
  * never place a lower-half mapping inside the arena. */
 static long rereserve(uint64_t start, uint64_t len)
@@ -289,13 +326,18 @@ long sc_arena_mmap(uint64_t addr, uint64_t len, long prot, long flags, long fd, 
 				sc_sys2(SYS_munmap, addr, l);
 				return -ENOMEM;
 			}
+			if (!is_err(r) && !(flags & MAP_FIXED_NOREPLACE))
+				unmap_note_locked(addr, l); /* may have replaced pages */
 			return r;
 		}
 		table_lock();
 		long r = -EEXIST;
-		if (!((flags & MAP_FIXED_NOREPLACE) && table_overlaps(addr, addr + l))) {
+		int replaces = table_overlaps(addr, addr + l);
+		if (!((flags & MAP_FIXED_NOREPLACE) && replaces)) {
 			r = sc_sys6(SYS_mmap, addr, len, prot,
 				    (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, off);
+			if (replaces && !is_err(r))
+				unmap_note(addr, l); /* the old pages are gone */
 			if (!is_err(r) && table_insert(addr, addr + l)) {
 				rereserve(addr, l);
 				r = -ENOMEM;
@@ -342,17 +384,37 @@ long sc_arena_munmap(uint64_t addr, uint64_t len)
 		if (touches_arena(addr, l))
 			return -EINVAL;
 		long r = sc_sys2(SYS_munmap, addr, len);
-		if (!is_err(r))
+		if (!is_err(r)) {
 			fixed_remove(addr, addr + l);
+			unmap_note_locked(addr, l);
+		}
 		return r;
 	}
 	table_lock();
 	long r = rereserve(addr, l);
 	if (!is_err(r)) {
 		table_remove(addr, addr + l);
+		unmap_note(addr, l);
 		r = 0;
 	}
 	table_unlock();
+	return r;
+}
+
+/* The seccomp filter traps madvise only for these (trap.c): they free the pages of a range that
+ * stays mapped (the next touch gets zeroed pages, or the file's), which for a registration cache
+ * is an unmap, as UCX's own madvise hook treats them. */
+int sc_arena_madvise_releases(long advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE ||
+	       advice == MADV_DONTNEED_LOCKED;
+}
+
+long sc_arena_madvise(uint64_t addr, uint64_t len, long advice)
+{
+	long r = sc_sys3(SYS_madvise, addr, len, advice);
+	if (!is_err(r) && sc_arena_madvise_releases(advice))
+		unmap_note_locked(addr, page_up(len));
 	return r;
 }
 
@@ -367,8 +429,12 @@ long sc_arena_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long flags,
 		if (touches_arena(old, ol) ||
 		    ((flags & MREMAP_FIXED) && touches_arena(newaddr, nl)))
 			return -EINVAL;
-		/* Outside the arena (non-PIE data): keep it outside. */
-		return sc_sys5(SYS_mremap, old, oldlen, newlen, flags & ~MREMAP_MAYMOVE, newaddr);
+		/* Outside the arena (non-PIE data): keep it outside, so it never moves; only a
+		 * shrink releases pages. */
+		long r = sc_sys5(SYS_mremap, old, oldlen, newlen, flags & ~MREMAP_MAYMOVE, newaddr);
+		if (!is_err(r) && nl < ol)
+			unmap_note_locked(old + nl, ol - nl);
+		return r;
 	}
 	table_lock();
 	long r;
@@ -377,9 +443,16 @@ long sc_arena_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long flags,
 			r = -EINVAL;
 			goto out;
 		}
+		int replaces = table_overlaps(newaddr, newaddr + nl);
 		r = sc_sys5(SYS_mremap, old, oldlen, newlen, flags, newaddr);
 		if (!is_err(r)) {
+			if (replaces) /* mremap unmapped what was at the target first */
+				unmap_note(newaddr, nl);
 			table_insert(newaddr, newaddr + nl);
+			/* The old range lost its pages even with MREMAP_DONTUNMAP (it stays mapped,
+			 * empty). */
+			if (ol)
+				unmap_note(old, ol);
 			if (!(flags & MREMAP_DONTUNMAP) && ol) {
 				rereserve(old, ol);
 				table_remove(old, old + ol);
@@ -400,6 +473,7 @@ long sc_arena_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long flags,
 		if (!is_err(r) && nl < ol) {
 			rereserve(old + nl, ol - nl);
 			table_remove(old + nl, old + ol);
+			unmap_note(old + nl, ol - nl);
 		}
 		goto out;
 	}
@@ -424,6 +498,7 @@ long sc_arena_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long flags,
 		table_insert(at, at + nl);
 		rereserve(old, ol);
 		table_remove(old, old + ol);
+		unmap_note(old, ol); /* moved: the pages live at `at` now */
 	}
 out:
 	table_unlock();

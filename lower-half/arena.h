@@ -32,6 +32,10 @@ struct sc_lh_info *sc_arena_info(void);
 long sc_arena_mmap(uint64_t addr, uint64_t len, long prot, long flags, long fd, long off);
 long sc_arena_munmap(uint64_t addr, uint64_t len);
 long sc_arena_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, long flags, uint64_t newaddr);
+/* madvise as the kernel does it, recording a range whose pages an advice releases in the info
+ * block's log (struct sc_unmap_log); sc_arena_madvise_releases says which advices do. */
+long sc_arena_madvise(uint64_t addr, uint64_t len, long advice);
+int sc_arena_madvise_releases(long advice);
 
 /* (trap.c) Installs the SIGSYS handler and the seccomp filter. From then on the upper half's
  * mmap-family calls (instruction pointer inside the arena) are placed in the arena, and it

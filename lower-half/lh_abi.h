@@ -41,6 +41,34 @@ struct sc_lh_range {
 	uint64_t start, end;
 };
 
+/* Upper-half address ranges whose pages were released (munmap, mremap's old range, a MAP_FIXED
+ * mmap over a mapping, madvise DONTNEED/FREE/REMOVE), kept for the MPI library's registration
+ * caches: those hook the lower half's libc, which the upper half's trapped calls never reach.
+ * Writers: the SIGSYS handler (arena.c), serialized by ranges_lock. Ticket t is written to
+ * slot[t % SC_UNMAP_LOG_SIZE], then `seq` becomes t + 1 (release). Readers take no lock: a
+ * slot read is valid if `seq` read after it (acquire) is still < t + SC_UNMAP_LOG_SIZE; a reader
+ * that fell further behind (overflow) reports the whole arena and [out_lo, out_hi) instead.
+ * `flushed`: every ticket below it has been reported (the MPI lower half, lh_unmaps.c, advances
+ * it only after reporting), so the upper half's per-call check is seq != flushed. */
+#define SC_UNMAP_LOG_SIZE 64 /* a power of two */
+struct sc_unmap_log {
+	uint64_t seq;
+	uint64_t flushed;
+	uint64_t out_lo, out_hi; /* envelope of released ranges outside the arena (0, 0: none) */
+	uint64_t dbg;		 /* struct sc_unmap_dbg * with SPLITCKPT_DEBUG_UNMAPS=1, else 0 */
+	uint64_t pad[3];	 /* slot[] starts on the next cache line */
+	struct sc_lh_range slot[SC_UNMAP_LOG_SIZE];
+};
+
+/* SPLITCKPT_DEBUG_UNMAPS=1 (tests): the UCX VM_UNMAPPED events the MPI lower half's own ucm
+ * handler received for addresses in the arena, the last SC_UNMAP_DBG_SIZE of them by range. */
+#define SC_UNMAP_DBG_SIZE 1024
+struct sc_unmap_dbg {
+	uint64_t events; /* total; event i is in last[i % SC_UNMAP_DBG_SIZE] */
+	uint64_t bytes;
+	struct sc_lh_range last[SC_UNMAP_DBG_SIZE];
+};
+
 /* Published by the lower half at SC_INFO_ADDR before it enters the upper half, and rewritten
  * at every restart. The upper half reads it without calling into the lower half. */
 struct sc_lh_info {
@@ -95,6 +123,8 @@ struct sc_lh_info {
 	uint64_t mpi_main_fs;	   /* FS base of the lower main thread: the process's main thread */
 	uint64_t mpi_tls_service;  /* struct sc_tls_service *: TLS for other upper threads */
 	int64_t mpi_tls_upper_off; /* lower FS base + this = slot for the upper FS (callbacks) */
+	/* On a cache line of its own: read at every MPI call, written only on releases. */
+	struct sc_unmap_log unmaps __attribute__((aligned(64)));
 };
 
 #endif

@@ -1,8 +1,9 @@
 /* The seccomp trap between the halves: a filter raises SIGSYS for the upper half's
- * mmap-family, signal-mask, sigaction, execve and readlink calls (only for instruction pointers
- * inside the arena, so the lower half and programs exec'ed later are never trapped), and the
- * handler emulates them: memory goes to the arena (arena.c), exec relaunches through a lower
- * half (upper_exec.c). It runs with the upper half's FS base: raw system calls, no TLS. */
+ * mmap-family, page-releasing madvise, signal-mask, sigaction, execve and readlink calls (only
+ * for instruction pointers inside the arena, so the lower half and programs exec'ed later are
+ * never trapped), and the handler emulates them: memory goes to the arena and releases to a log
+ * for the MPI library (arena.c), exec relaunches through a lower half (upper_exec.c). It runs
+ * with the upper half's FS base: raw system calls, no TLS. */
 #define _GNU_SOURCE
 #include "arena.h"
 
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -92,9 +94,13 @@ static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_mremap:
 		r = sc_arena_mremap(a1, a2, a3, a4, a5);
 		break;
+	case SYS_madvise: /* only the advices that release pages reach here */
+		r = sc_arena_madvise(a1, a2, a3);
+		break;
 	case SYS_brk:
 		/* Report the current break and never move it: glibc's malloc then uses mmap, which
-		 * lands in the arena; the lower half's brk heap stays the lower half's. */
+		 * lands in the arena; the lower half's brk heap stays the lower half's. The upper
+		 * half never shrinks a heap with brk either: nothing for the unmap log. */
 		r = sc_sys1(SYS_brk, 0);
 		break;
 	case SYS_execve:
@@ -149,13 +155,19 @@ int sc_arena_trap_install(char *err, size_t errlen)
 		IP_HI = offsetof(struct seccomp_data, instruction_pointer) + 4,
 		NR = offsetof(struct seccomp_data, nr),
 		ARCH = offsetof(struct seccomp_data, arch),
+		ADVICE = offsetof(struct seccomp_data, args[2]), /* an int: the low word */
 	};
 	/* System calls of the upper half that are emulated. */
 	static const int trapped[] = {
 	    SYS_mmap,	  SYS_munmap,	SYS_mremap,	SYS_brk,	  SYS_execve,
 	    SYS_execveat, SYS_readlink, SYS_readlinkat, SYS_rt_sigaction, SYS_rt_sigprocmask};
 	enum { NT = sizeof trapped / sizeof trapped[0] };
-	struct sock_filter f[16 + NT];
+	/* madvise only with the advices that release pages (the MPI library's registration caches
+	 * must hear of those, arena.c): glibc's thread arenas shrink with MADV_DONTNEED, other
+	 * allocators use MADV_FREE. Every other advice stays untrapped and free. */
+	static const int released[] = {MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTNEED_LOCKED};
+	enum { NA = sizeof released / sizeof released[0] };
+	struct sock_filter f[16 + NT + NA];
 	size_t n = 0;
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH);
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -167,10 +179,17 @@ int sc_arena_trap_install(char *err, size_t errlen)
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SC_ARENA_IP_HI_HI, 0, 1);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR);
-	/* after the NR load: NT times "jeq nr -> TRAP", then ALLOW, then TRAP */
+	/* after the NR load: NT times "jeq nr -> TRAP", "jne madvise -> ALLOW", the advice load,
+	 * NA times "jeq advice -> TRAP", then ALLOW, then TRAP */
 	for (size_t i = 0; i < NT; i++)
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, trapped[i],
-						      (uint8_t)(NT - i), 0);
+						      (uint8_t)(NT - i + 2 + NA), 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0,
+					      (uint8_t)(1 + NA));
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ADVICE);
+	for (size_t i = 0; i < NA; i++)
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      (uint32_t)released[i], (uint8_t)(NA - i), 0);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
 	struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};

@@ -121,6 +121,12 @@ void sc_mpi_bind(void)
 	sc_mpi_thr.instance = inst;
 }
 
+__attribute__((noinline, cold)) void sc_mpi_unmaps_flush(void)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	SC_MPI_CALL(tab->svc.unmaps_flush());
+}
+
 int sc_mpi_slice_done(int fn)
 {
 	(void)fn;

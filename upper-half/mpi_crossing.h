@@ -29,10 +29,18 @@ extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
  * Exits with a message when the program runs without an MPI lower half. */
 void sc_mpi_bind(void);
 
+/* Upper-half memory was released since the last MPI call (sc_lh_info.unmaps): has the lower half
+ * tell the MPI library's registration caches before this call may use the addresses again. */
+void sc_mpi_unmaps_flush(void);
+
+/* Per call: the thread is bound to this lower-half instance, and no release of upper-half memory
+ * is still unknown to the MPI library (one more compare: two words of one cache line). */
 static inline const struct sc_mpi_table *sc_mpi_begin(void)
 {
 	if (__builtin_expect(sc_mpi_thr.instance != sc_mpi_info->mpi_instance, 0))
 		sc_mpi_bind();
+	if (__builtin_expect(sc_mpi_info->unmaps.seq != sc_mpi_info->unmaps.flushed, 0))
+		sc_mpi_unmaps_flush();
 	return sc_mpi_tab;
 }
 

@@ -194,12 +194,14 @@ int lh_svc_wait_slice(uint64_t *req, struct sc_abi_status *status);
 int lh_svc_ibarrier(uint64_t comm, uint64_t *req);
 void lh_svc_predef_fill(uint64_t *lower, uint32_t n);
 void lh_svc_set_upper(const struct sc_mpi_upper *up);
+void lh_svc_unmaps_flush(void); /* lh_unmaps.c */
 #define LH_SERVICE_INIT                                                                            \
 	{                                                                                          \
 		.list_hash = SC_MPI_LIST_HASH, .nfuncs = SC_MPI_NFUNCS,                            \
 		.table_size = sizeof(struct sc_mpi_table), .impl = LH_IMPL_NAME,                   \
 		.wait_slice = lh_svc_wait_slice, .ibarrier = lh_svc_ibarrier,                      \
 		.predef_fill = lh_svc_predef_fill, .set_upper = lh_svc_set_upper,                  \
+		.unmaps_flush = lh_svc_unmaps_flush,                                               \
 	}
 
 #endif

@@ -66,6 +66,9 @@ struct sc_mpi_service {
 	/* Fills lower[v] for every predefined ABI handle value v < n it knows; others stay 0. */
 	void (*predef_fill)(uint64_t *lower, uint32_t n);
 	void (*set_upper)(const struct sc_mpi_upper *up);
+	/* Reports the upper-half ranges released since the last flush (sc_lh_info.unmaps) to the
+	 * MPI library's registration caches; called when unmaps.seq != unmaps.flushed. */
+	void (*unmaps_flush)(void);
 };
 
 /* The TLS donor service (lower-half memory; its address is in sc_lh_info.mpi_tls_service).
