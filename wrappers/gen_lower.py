@@ -9,6 +9,19 @@ from mpilist import (CALLBACK_CLASSES, CALLBACK_PROTOS, CONSTS, GENERATED,
                      INT_OUT_KINDS, SMALL, len_expr)
 
 
+def unimplemented_shim(f, sig, why=None):
+    """A shim that reports the function as not implemented (the upper half names it) instead of
+    giving a wrong answer."""
+    o = [sig, "{"]
+    o += [f"\t(void){p.name};" for p in f.crossing]
+    if f.via:
+        o.append("\t(void)sc_pend;")
+    ret = "SC_MPI_E_UNIMPL" if f.ret == "int" else "0"
+    o.append(f"\treturn {ret};" + (f" /* {why} */" if why else ""))
+    o.append("}")
+    return o
+
+
 def nomem_return(allocated):
     """Returns SC_MPI_E_NOMEM after freeing the temporaries allocated before."""
     frees = "".join(f"lh_tmp_free({a}), " for a in allocated)
@@ -179,14 +192,7 @@ def lower_func1(f):
         else:  # value
             args.append(n)
     if unsupported:
-        o.append(f"{sig}")
-        o.append("{")
-        for p in f.crossing:
-            o.append(f"\t(void){p.name};")
-        if f.via:
-            o.append("\t(void)sc_pend;")
-        o.append("\treturn SC_MPI_E_UNIMPL; /* callback class without a trampoline */")
-        o.append("}")
+        o += unimplemented_shim(f, sig, "callback class without a trampoline")
         o.append("#else")
     else:
         o.append(sig)
@@ -269,15 +275,7 @@ def lower_func1(f):
                 o.append("\treturn 0;")
                 o.append("}")
                 o.append("#else")
-    # The backend lacks the function: the shim reports it instead of giving a wrong answer.
-    o.append(f"{sig}")
-    o.append("{")
-    for p in f.crossing:
-        o.append(f"\t(void){p.name};")
-    if f.via:
-        o.append("\t(void)sc_pend;")
-    o.append("\treturn SC_MPI_E_UNIMPL;" if f.ret == "int" else "\treturn 0;")
-    o.append("}")
+    o += unimplemented_shim(f, sig)  # the backend lacks the function
     o.append("#endif")
     return o
 

@@ -7,13 +7,7 @@
  * TLS block of that thread (lh_upper_fs, written when the thread was bound), calls the
  * application's function and switches back. */
 #define _GNU_SOURCE
-#if defined(SC_LH_MPICH)
-#include "lh_mpich.h"
-#elif defined(SC_LH_OPENMPI)
-#include "lh_openmpi.h"
-#else
-#error "an MPI lower half is built with -DSC_LH_MPICH or -DSC_LH_OPENMPI"
-#endif
+#include "lh_backend.h"
 
 #include <pthread.h>
 #include <stdio.h>

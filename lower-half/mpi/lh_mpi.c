@@ -4,13 +4,7 @@
  * TLS donor service that gives upper-half threads a lower-half TLS block of their own, and (MPICH
  * only) an MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
 #define _GNU_SOURCE
-#if defined(SC_LH_MPICH)
-#include "lh_mpich.h"
-#elif defined(SC_LH_OPENMPI)
-#include "lh_openmpi.h"
-#else
-#error "an MPI lower half is built with -DSC_LH_MPICH or -DSC_LH_OPENMPI"
-#endif
+#include "lh_backend.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -3,13 +3,7 @@
  * sc_unmap_log in lh_abi.h) to UCX through ucm_vm_munmap, and, with SPLITCKPT_DEBUG_UNMAPS=1,
  * counts what UCX's event handlers received for the arena (struct sc_unmap_dbg, for tests). */
 #define _GNU_SOURCE
-#if defined(SC_LH_MPICH)
-#include "lh_mpich.h"
-#elif defined(SC_LH_OPENMPI)
-#include "lh_openmpi.h"
-#else
-#error "an MPI lower half is built with -DSC_LH_MPICH or -DSC_LH_OPENMPI"
-#endif
+#include "lh_backend.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
