@@ -3,7 +3,8 @@
  * for instruction pointers inside the arena, so the lower half and programs exec'ed later are
  * never trapped), and the handler emulates them: memory goes to the arena and releases to a log
  * for the MPI library (arena.c), exec relaunches through a lower half (upper_exec.c). It runs
- * with the upper half's FS base: raw system calls, no TLS. */
+ * with the upper half's FS base: raw system calls, no TLS. In an MPI split process the upper
+ * half's signal handlers are installed behind a trampoline that gives them the upper TLS. */
 #define _GNU_SOURCE
 #include "arena.h"
 
@@ -16,11 +17,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
+#include "lh_abi.h"
 #include "sc_syscall.h"
 #include "upper_exec.h"
 
@@ -61,6 +64,123 @@ static long upper_sigprocmask(ucontext_t *uc, long how, const uint64_t *set, uin
 	return 0;
 }
 
+/* ---- the upper half's signal handlers in an MPI split process -----------------------------
+ * A thread of the upper half spends most of an MPI-heavy run inside the lower half, with the FS
+ * base of a lower-half TLS block (mpi_crossing.h, SC_MPI_CALL); a signal arriving then would
+ * run the application's handler on the wrong TLS (errno, __thread variables and the
+ * stack-protector canary of the lower libc). So the kernel gets a trampoline of ours instead
+ * of each real handler, and we keep the application's handler per signal. The trampoline
+ * switches to the thread's upper TLS (the slot at mpi_tls_upper_off, written when the thread
+ * bound) for the handler's duration. It is lower-half code (not trapped) and runs with either
+ * TLS: raw system calls, no TLS access besides that slot, built without stack protector. */
+static int tramp_fsgsbase; /* decided at install time, read by the trampoline */
+
+/* The application's last disposition per signal (handler and flags) as it set it. The kernel
+ * stays the authority on whether a handler is installed: the record is reported only while the
+ * kernel's disposition is the trampoline. SA_RESETHAND: the kernel resets its disposition to
+ * SIG_DFL at delivery (the trampoline still runs once, with the record); from then on queries
+ * see SIG_DFL and deliveries never reach the trampoline, so the record counts as reset too, and
+ * the next sigaction replaces it. */
+static struct {
+	uint64_t handler, flags;
+} app_sa[65];
+
+static int sync_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP;
+}
+
+/* A signal reached a thread that exists only in the lower half (MPI's progress threads, the
+ * TLS donor's threads): it has no upper TLS, and application code must never run on it. Such
+ * threads are born with the application's signals blocked (lower-half/mpi/lh_mpi.c), but not
+ * all of them: the donor's service thread started at a restart cannot know the suspend signal
+ * and leaves every real-time signal open; a thread an MPI library starts after MPI_Init inherits
+ * the application thread's mask. */
+static void not_for_this_thread(int sig, siginfo_t *si, ucontext_t *uc)
+{
+	/* Sent to this very thread: the lower half's own business, not the program's. */
+	if (si->si_code == SI_TKILL)
+		return;
+	if (si->si_code > 0 && sync_signal(sig)) {
+		/* A fault of lower-half code: as with no handler, the default action (the faulting
+		 * instruction runs again after we return and the process dies with the signal). */
+		uint64_t dfl[4] = {0, 0, 0, 0};
+		sc_sys4(SYS_rt_sigaction, sig, dfl, 0, 8);
+		return;
+	}
+	/* From now on this thread blocks the signal (sigreturn installs the frame's mask), so
+	 * the kernel picks an application thread next time. */
+	*(uint64_t *)&uc->uc_sigmask |= 1ULL << (sig - 1);
+	/* Process-directed (kill, a timer, a job script's signal): the kernel gave it to us because
+	 * the thread it tries first, the main thread, had another signal pending or the signal
+	 * blocked. Hand it to the main thread: it always is an application thread, and a
+	 * thread-directed signal cannot bounce back here, as kill() again could. With its siginfo
+	 * when the kernel lets a thread queue it to another (si_code < 0: sigqueue, timers, I/O;
+	 * a POSIX timer's requeue cookie cleared so the timer is not re-armed twice), else by
+	 * tgkill (kill's SI_USER, the kernel's SI_KERNEL become SI_TKILL). If the main thread
+	 * blocks the signal, it waits there rather than in another application thread. */
+	long pid = sc_sys0(SYS_getpid);
+	if (sc_sys0(SYS_gettid) == pid)
+		return;
+	if (si->si_code < 0) {
+		siginfo_t q = *si;
+		/* the kernel's _sys_private: the int after si_value, at offset 32 */
+		if (q.si_code == SI_TIMER)
+			((int *)&q)[8] = 0;
+		if (sc_sys4(SYS_rt_tgsigqueueinfo, pid, pid, sig, &q) == 0)
+			return;
+	}
+	sc_sys3(SYS_tgkill, pid, pid, sig);
+}
+
+static void upper_handler_tramp(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	if (sig <= 0 || sig > 64)
+		return;
+	uint64_t h = __atomic_load_n(&app_sa[sig].handler, __ATOMIC_ACQUIRE);
+	uint64_t flags = __atomic_load_n(&app_sa[sig].flags, __ATOMIC_RELAXED);
+	if (h <= 1) /* SIG_DFL or SIG_IGN set while this delivery was under way */
+		return;
+	const volatile struct sc_lh_info *info = (const volatile struct sc_lh_info *)SC_INFO_ADDR;
+	uint64_t fs = sc_get_fs(tramp_fsgsbase), ufs = 0;
+	int on_lower = fs < SC_ARENA_BASE || fs >= SC_ARENA_END; /* upper TCBs are arena memory */
+	if (on_lower) {
+		int64_t off = info->mpi_tls_upper_off;
+		if (off)
+			ufs = *(volatile uint64_t *)(uintptr_t)(fs + (uint64_t)off);
+		if (!ufs) {
+			not_for_this_thread(sig, si, uc);
+			return;
+		}
+		/* The thread was interrupted inside the lower half. The checkpoint must not suspend
+		 * it in the handler: the saved stack would return into this instance's lower half,
+		 * gone after a restart. Blocked until the handler returns (sigreturn then restores
+		 * the interrupted mask, and the suspend handler finds the lower TLS: not ours). */
+		int susp = info->suspend_signal;
+		if (susp > 0 && susp <= 64) {
+			uint64_t set = 1ULL << (susp - 1);
+			sc_sys4(SYS_rt_sigprocmask, SIG_BLOCK, &set, 0, 8);
+		}
+		sc_set_fs(tramp_fsgsbase, ufs);
+	}
+	if (flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))(uintptr_t)h)(sig, si, uc);
+	else
+		((void (*)(int))(uintptr_t)h)(sig);
+	if (on_lower)
+		sc_set_fs(tramp_fsgsbase, fs);
+}
+
+/* Whether signal `sig` gets the trampoline: only with an MPI lower half (the serial one never
+ * runs upper threads on a lower TLS), and never for our suspend signal, whose handler must see
+ * the lower TLS to leave threads inside the lower half alone (upper-half/suspend.c). */
+static int wrapped(long sig)
+{
+	const struct sc_lh_info *info = sc_arena_info();
+	return info->mpi_tls_upper_off != 0 && sig > 0 && sig <= 64 && sig != info->suspend_signal;
+}
+
 static long upper_sigaction(long sig, const uint64_t *act, uint64_t *old, long size)
 {
 	/* kernel struct sigaction: handler, flags, restorer, mask */
@@ -70,10 +190,50 @@ static long upper_sigaction(long sig, const uint64_t *act, uint64_t *old, long s
 				old[i] = 0;
 		return 0;
 	}
-	if (!act || size != 8)
+	if (size != 8)
 		return sc_sys4(SYS_rt_sigaction, sig, act, old, size);
-	uint64_t a[4] = {act[0], act[1], act[2], act[3] & ~SIGSYS_BIT};
-	return sc_sys4(SYS_rt_sigaction, sig, a, old, size);
+	int wrap = wrapped(sig);
+	/* What the application set before, for `old` (read before a new record replaces it). */
+	uint64_t prev_h = 0, prev_f = 0;
+	if (wrap) {
+		prev_h = __atomic_load_n(&app_sa[sig].handler, __ATOMIC_ACQUIRE);
+		prev_f = __atomic_load_n(&app_sa[sig].flags, __ATOMIC_RELAXED);
+	}
+	long r;
+	if (!act) {
+		r = sc_sys4(SYS_rt_sigaction, sig, 0, old, size);
+	} else {
+		uint64_t a[4] = {act[0], act[1], act[2], act[3] & ~SIGSYS_BIT};
+		if (wrap) {
+			/* Recorded first: a delivery racing with the change finds the handler. */
+			__atomic_store_n(&app_sa[sig].flags, act[1], __ATOMIC_RELAXED);
+			__atomic_store_n(&app_sa[sig].handler, act[0], __ATOMIC_RELEASE);
+		}
+		if (wrap && act[0] > 1) { /* a real handler, not SIG_DFL or SIG_IGN */
+			/* Same flags (SA_RESTART, SA_ONSTACK, SA_NODEFER, SA_RESETHAND act on the
+			 * trampoline as on the handler), mask and restorer (the application libc's,
+			 * returning through rt_sigreturn, untrapped). The trampoline takes the
+			 * siginfo form and calls the handler in the form the application chose. */
+			a[0] = (uint64_t)(uintptr_t)upper_handler_tramp;
+			a[1] |= SA_SIGINFO;
+		}
+		r = sc_sys4(SYS_rt_sigaction, sig, a, old, size);
+		if (r && wrap) { /* refused (SIGKILL, SIGSTOP): the old record stands */
+			__atomic_store_n(&app_sa[sig].flags, prev_f, __ATOMIC_RELAXED);
+			__atomic_store_n(&app_sa[sig].handler, prev_h, __ATOMIC_RELEASE);
+		}
+	}
+	if (r || !old || !wrap)
+		return r;
+	/* Report what the application set: the trampoline is ours (the mask and restorer were
+	 * passed through as they were); after an SA_RESETHAND reset the kernel kept our flags. */
+	if (old[0] == (uint64_t)(uintptr_t)upper_handler_tramp) {
+		old[0] = prev_h;
+		old[1] = prev_f;
+	} else if (old[0] == 0 && prev_h > 1 && (prev_f & SA_RESETHAND)) {
+		old[1] = prev_f;
+	}
+	return r;
 }
 
 static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
@@ -137,6 +297,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 
 int sc_arena_trap_install(char *err, size_t errlen)
 {
+	tramp_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = sigsys_handler;

@@ -71,8 +71,9 @@ static inline void sc_mpi_setfs(uint64_t fs)
  * lower-half TLS installed. The trap: between the two switches nothing may touch the upper
  * half's TLS (no errno, no __thread variable, no stack-protector canary), which is why the
  * upper FS base is read into a local first and libsplitckpt_mpi is built without
- * -fstack-protector. Signals arriving in between run the application's handlers on the lower
- * TLS (see wrappers/README.md, "Traps"). */
+ * -fstack-protector. Signals arriving in between reach the application's handlers through a
+ * lower-half trampoline that switches to the upper TLS (lower-half/trap.c; wrappers/README.md,
+ * "Traps"). */
 #define SC_MPI_CALL(stmt)                                                                          \
 	do {                                                                                       \
 		const uint64_t sc__ufs = sc_mpi_fs_now();                                          \

@@ -1,8 +1,9 @@
 /* The hand-written part of an MPI lower half that does not depend on the implementation beyond
  * its mpi.h: publishing the table into the info block (sc_lh_mpi_prepare), the service entries
  * (time-sliced waits, nonblocking barrier, predefined handles), error code conversion, the
- * TLS donor service that gives upper-half threads a lower-half TLS block of their own, and (MPICH
- * only) an MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
+ * TLS donor service that gives upper-half threads a lower-half TLS block of their own, the signal
+ * mask lower-half-only threads are born with (MPI_Init, the donor's threads), and (MPICH only) an
+ * MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
 #define _GNU_SOURCE
 #include "lh_backend.h"
 
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
@@ -87,6 +89,54 @@ void lh_svc_predef_fill(uint64_t *lower, uint32_t n)
 void lh_svc_set_upper(const struct sc_mpi_upper *up)
 {
 	__atomic_store_n(&lh_upper, up, __ATOMIC_RELEASE);
+}
+
+/* ---- the signal mask of lower-half-only threads ------------------------------------------
+ * Threads that exist only in the lower half (UCX's async thread, Open MPI's and PMIx's progress
+ * threads, the TLS donor's threads) have no upper TLS: the application's handlers must not run
+ * there (lower-half/trap.c forwards what still arrives). They are born with every signal blocked
+ * but the synchronous ones (a fault must still kill or reach its handler), SIGSYS (the trap's)
+ * and the checkpoint's suspend signal (upper-half/suspend.c signals every thread and waits for
+ * an answer). Before libsplitckpt has published that signal (info->suspend_signal still 0 at
+ * launch and restart), every real-time signal stays open: it is always one of those. glibc's
+ * pthread_sigmask never blocks its own SIGCANCEL and SIGSETXID. */
+static void lower_thread_mask(sigset_t *old)
+{
+	static const int open_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	const volatile struct sc_lh_info *info = (const volatile struct sc_lh_info *)SC_INFO_ADDR;
+	int susp = info->suspend_signal;
+	sigset_t set;
+	sigfillset(&set);
+	for (size_t i = 0; i < sizeof open_sigs / sizeof open_sigs[0]; i++)
+		sigdelset(&set, open_sigs[i]);
+	if (susp > 0)
+		sigdelset(&set, susp);
+	else
+		for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+			sigdelset(&set, sig);
+	pthread_sigmask(SIG_SETMASK, &set, old);
+}
+
+/* The profiling interface, as for MPI_Finalize below: the generated shims call MPI_Init and
+ * MPI_Init_thread, which resolve to these definitions in the executable. The threads MPI starts
+ * there inherit the mask; the application's thread gets its own back (its signals stay pending
+ * meanwhile). */
+int MPI_Init(int *argc, char ***argv)
+{
+	sigset_t old;
+	lower_thread_mask(&old);
+	int rc = PMPI_Init(argc, argv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+{
+	sigset_t old;
+	lower_thread_mask(&old);
+	int rc = PMPI_Init_thread(argc, argv, required, provided);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /* ---- MPI_Finalize (MPICH + UCX) ------------------------------------------------------------ */
@@ -242,11 +292,19 @@ static void *tls_service_main(void *arg)
 {
 	(void)arg;
 	uint32_t seen = 0;
+	int narrowed = 0;
 	for (;;) {
 		uint32_t r;
 		while ((r = __atomic_load_n(&tls_svc.req, __ATOMIC_ACQUIRE)) == seen)
 			futex_wait(&tls_svc.req, seen);
 		seen = r;
+		/* Requests come from the upper half, whose constructor has published the suspend
+		 * signal by now: keep only that one open for the parked threads. pthread_sigmask
+		 * uses this thread's own TLS, which is never lent to anyone. */
+		if (!narrowed) {
+			lower_thread_mask(NULL);
+			narrowed = 1;
+		}
 		tls_svc.lower_fs = new_parked_thread(tls_svc.upper_fs);
 		__atomic_store_n(&tls_svc.done, r, __ATOMIC_RELEASE);
 		futex_wake(&tls_svc.done);
@@ -298,10 +356,14 @@ void sc_lh_mpi_prepare(struct sc_lh_info *info)
 
 	pthread_attr_t attr;
 	pthread_t t;
+	sigset_t old;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, tls_service_main, NULL))
+	lower_thread_mask(&old); /* inherited by the service and its parked threads */
+	int rc = pthread_create(&t, &attr, tls_service_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
 		die("cannot start the TLS service thread");
 	pthread_attr_destroy(&attr);
 }

@@ -12,7 +12,7 @@ mpi_test_vhandle_LDADD = ../wrappers/libsplitckpt_mpi.la $(SC_UNITLIBS)
 mpi_test_vhandle_LDFLAGS = $(SC_UNITLINKFLAGS)
 
 SC_CROSSING_TESTS = mpi/crossing-unlaunched.sh mpi/crossing-p2p.sh mpi/crossing-coll.sh \
-	mpi/crossing-env.sh mpi/crossing-abort.sh mpi/crossing-unmaps.sh
+	mpi/crossing-env.sh mpi/crossing-abort.sh mpi/crossing-unmaps.sh mpi/crossing-signals.sh
 TESTS += mpi/test_vhandle $(SC_CROSSING_TESTS)
 EXTRA_DIST += mpi/crossing.mk mpi/crossing-lib.sh mpi/mpi_check.h $(SC_CROSSING_TESTS) mpi/crossing_p2p.c \
-	mpi/crossing_coll.c mpi/crossing_env.c mpi/crossing_abort.c mpi/crossing_unmaps.c
+	mpi/crossing_coll.c mpi/crossing_env.c mpi/crossing_abort.c mpi/crossing_unmaps.c mpi/crossing_signals.c
