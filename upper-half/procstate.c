@@ -254,32 +254,22 @@ static uint64_t status_mask(const char *path, const char *key)
  * suspend handler blocked everything) would wait forever after the restart. */
 static void capture_pending(void)
 {
-	char p[64], dents[4096];
+	static int tids[SC_MAX_THREADS]; /* only the checkpoint thread runs this */
+	char p[64], err[128];
 	int self = (int)sc_sys0(SYS_gettid);
 	ps->shared_pending = status_mask("/proc/self/status", "ShdPnd");
 	ps->npending = 0;
-	int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	long n;
-	while ((n = sc_sys3(SYS_getdents64, dfd, dents, sizeof dents)) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			int tid = 0;
-			for (const char *q = d->d_name; *q >= '0' && *q <= '9'; q++)
-				tid = tid * 10 + (*q - '0');
-			if (tid <= 0 || tid == self || ps->npending >= SC_MAX_THREADS)
-				continue;
-			snprintf(p, sizeof p, "/proc/self/task/%d/status", tid);
-			uint64_t m = status_mask(p, "SigPnd");
-			if (m) {
-				ps->pending[ps->npending].tid = tid;
-				ps->pending[ps->npending++].mask = m;
-			}
+	int n = sc_list_tids(tids, SC_MAX_THREADS, err, sizeof err);
+	for (int i = 0; i < n && ps->npending < SC_MAX_THREADS; i++) {
+		if (tids[i] == self)
+			continue;
+		snprintf(p, sizeof p, "/proc/self/task/%d/status", tids[i]);
+		uint64_t m = status_mask(p, "SigPnd");
+		if (m) {
+			ps->pending[ps->npending].tid = tids[i];
+			ps->pending[ps->npending++].mask = m;
 		}
 	}
-	close(dfd);
 }
 
 /* Sends the signals of a pending mask again: to the process (tid 0) or to one thread. The

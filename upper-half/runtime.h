@@ -44,6 +44,9 @@ size_t sc_suspended_threads(struct sc_image_thread *out, size_t max);
 /* After a restart, before resume_all: the new tid of the thread whose tid was old_tid at the
  * checkpoint, or -1. */
 int sc_thread_new_tid(int old_tid);
+/* The tids in /proc/self/task (up to max; more is an error), without allocating: getdents64,
+ * as opendir would malloc. Returns their number, or -1 with a message in err. */
+int sc_list_tids(int *tids, int max, char *err, size_t errlen);
 
 /* ---- timers.c: POSIX timers, recreated with their ids at restart ------------------------- */
 int sc_timers_capture(char *err, size_t errlen);

@@ -113,9 +113,7 @@ static int was_signaled(const int *tids, int n, int tid)
 	return 0;
 }
 
-/* Signals every thread listed in /proc/self/task that has not been signaled yet. Returns how
- * many were signaled now, or -1. Uses getdents64 directly: opendir would allocate. */
-static int signal_new_threads(int *signaled, int *nsignaled, int self, char *err, size_t errlen)
+int sc_list_tids(int *tids, int max, char *err, size_t errlen)
 {
 	int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -123,9 +121,8 @@ static int signal_new_threads(int *signaled, int *nsignaled, int self, char *err
 		return -1;
 	}
 	char buf[4096];
-	int fresh = 0;
+	int count = 0;
 	long n;
-	pid_t pid = getpid();
 	while ((n = sc_sys3(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
@@ -133,20 +130,43 @@ static int signal_new_threads(int *signaled, int *nsignaled, int self, char *err
 			int tid = 0;
 			for (const char *p = d->d_name; *p >= '0' && *p <= '9'; p++)
 				tid = tid * 10 + (*p - '0');
-			if (tid <= 0 || tid == self || was_signaled(signaled, *nsignaled, tid))
+			if (tid <= 0) /* "." and ".." */
 				continue;
-			if (*nsignaled >= SC_MAX_THREADS) {
+			if (count >= max) {
 				close(dfd);
-				snprintf(err, errlen, "more than %d threads", SC_MAX_THREADS);
+				snprintf(err, errlen, "more than %d threads", max);
 				return -1;
 			}
-			if (sc_sys3(SYS_tgkill, pid, tid, sc_rt.suspend_signal) == 0) {
-				signaled[(*nsignaled)++] = tid;
-				fresh++;
-			}
+			tids[count++] = tid;
 		}
 	}
 	close(dfd);
+	return count;
+}
+
+/* Signals every thread listed in /proc/self/task that has not been signaled yet. Returns how
+ * many were signaled now, or -1. */
+static int signal_new_threads(int *signaled, int *nsignaled, int self, char *err, size_t errlen)
+{
+	static int tids[SC_MAX_THREADS + 1]; /* only the checkpoint thread runs this */
+	int n = sc_list_tids(tids, SC_MAX_THREADS + 1, err, errlen);
+	if (n < 0)
+		return -1;
+	int fresh = 0;
+	pid_t pid = getpid();
+	for (int i = 0; i < n; i++) {
+		int tid = tids[i];
+		if (tid == self || was_signaled(signaled, *nsignaled, tid))
+			continue;
+		if (*nsignaled >= SC_MAX_THREADS) {
+			snprintf(err, errlen, "more than %d threads", SC_MAX_THREADS);
+			return -1;
+		}
+		if (sc_sys3(SYS_tgkill, pid, tid, sc_rt.suspend_signal) == 0) {
+			signaled[(*nsignaled)++] = tid;
+			fresh++;
+		}
+	}
 	return fresh;
 }
 
