@@ -82,12 +82,13 @@ int sc_restore_memory(struct sc_image *img, const struct sc_lh_info *info, char 
 void sc_restore_threads_and_jump(const struct sc_image_thread *threads, size_t n, int have_fsgsbase)
 {
 	const struct sc_image_thread *ckpt = NULL;
-	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSYS); /* a blocked SIGSYS would kill the upper half (see arena.c) */
-	/* New threads inherit this mask; each one's own mask comes back when its suspend handler
-	 * returns through sigreturn. */
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Every signal but SIGSYS (a blocked SIGSYS would kill the upper half, see arena.c). New
+	 * threads inherit this mask; each one's own mask comes back when its suspend handler
+	 * returns through sigreturn. The raw system call: glibc's sigprocmask silently keeps its
+	 * SIGCANCEL and SIGSETXID (32, 33) open, and a 32 re-sent or fired by a restored timer
+	 * before its thread's mask is back would kill the process (no handler in this libc). */
+	const uint64_t all = ~(1ULL << (SIGSYS - 1));
+	sc_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
 				    CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
 				    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
