@@ -4,7 +4,9 @@
  * with its old id (prctl PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15+): the program's timer_t
  * values are in its restored memory and must keep working. A timer aimed at a thread
  * (SIGEV_THREAD_ID) is aimed at that thread's new tid. glibc's SIGEV_THREAD timers (signal 32
- * to glibc's helper thread) are refused for now: restarting them races with that thread. */
+ * to glibc's helper thread) are refused: a pending expiry re-sent by tgkill (SI_TKILL) is
+ * ignored by the helper, which acts on SI_TIMER only (needs the queued siginfo), and glibc keeps
+ * the helper's old tid, so a timer_create(SIGEV_THREAD) after a restart fails. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
