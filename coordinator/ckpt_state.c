@@ -1,7 +1,8 @@
 /* The checkpoint state machine: a list of phases, each sent to every rank and ended by a
  * barrier (every rank's PHASE_ACK), then the commit of the generation. Any failed ACK or lost
  * rank aborts: gen-N.tmp is removed, ranks get CKPT_DONE status -1 and the job goes on.
- * MPI phases (quiesce collectives, drain point-to-point) slot into phase_steps[]. */
+ * An MPI job's cut comes first: QUIESCE (repeated until the collective counts agree, see
+ * cut_agree.c) and DRAIN, both while the application's threads run. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -43,10 +44,26 @@ static int image_path_text(struct coord *c, uint32_t rank, char *out, size_t out
 	return sc_gen_tmp_image_path(c->cfg->ckptdir, c->ck.gen, rank, out, outlen);
 }
 
-/* The order of a checkpoint. MPI inserts its quiesce/drain phases between SUSPEND and WRITE
- * (or before SUSPEND for the ones that need user threads running); WRITE stays last, since
- * its ACK bytes are the image sizes and the commit follows it. */
+static int prepare_quiesce(struct coord *c, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	agree_reset(&c->ck);
+	return 0;
+}
+
+static int targets_text(struct coord *c, uint32_t rank, char *out, size_t outlen)
+{
+	(void)rank;
+	return snprintf(out, outlen, "%s", c->ck.targets) < (int)outlen ? 0 : -1;
+}
+
+/* The order of a checkpoint. The MPI cut needs the application's threads running (ranks behind
+ * catch up, messages are received); WRITE stays last, since its ACK bytes are the image sizes
+ * and the commit follows it. */
 static const struct phase_step phase_steps[] = {
+    {SC_PHASE_QUIESCE, prepare_quiesce, targets_text},
+    {SC_PHASE_DRAIN, NULL, NULL},
     {SC_PHASE_SUSPEND, NULL, NULL},
     {SC_PHASE_WRITE, prepare_write, image_path_text},
 };
@@ -94,11 +111,11 @@ void ckpt_abort(struct coord *c, const char *why)
 	coord_rearm_interval(c);
 }
 
-static void enter_step(struct coord *c)
+static void enter_step(struct coord *c, int again)
 {
 	const struct phase_step *s = &phase_steps[c->ck.step];
 	char err[1024];
-	if (s->prepare && s->prepare(c, err, sizeof err) != 0) {
+	if (!again && s->prepare && s->prepare(c, err, sizeof err) != 0) {
 		ckpt_abort(c, err);
 		return;
 	}
@@ -211,7 +228,7 @@ uint64_t ckpt_start(struct coord *c, int kill, const char *why, uint64_t waiter_
 	coord_log(c, 0, "checkpoint of generation %" PRIu64 " started (%s%s)", ck->gen, why,
 		  kill ? ", ranks exit after it" : "");
 	uint64_t gen = ck->gen;
-	enter_step(c);
+	enter_step(c, 0);
 	return gen;
 }
 
@@ -245,6 +262,15 @@ void ckpt_on_ack(struct coord *c, struct client *cl, const struct sc_msg *m)
 		ckpt_abort(c, why);
 		return;
 	}
+	if (s->phase == SC_PHASE_QUIESCE) {
+		char err[256];
+		if (agree_add(ck, m->text, err, sizeof err) != 0) {
+			char why[512];
+			snprintf(why, sizeof why, "rank %u: %s", cl->rank, err);
+			ckpt_abort(c, why);
+			return;
+		}
+	}
 	cl->acked = 1;
 	ck->acks++;
 	if (s->phase == SC_PHASE_WRITE) {
@@ -259,9 +285,23 @@ void ckpt_on_ack(struct coord *c, struct client *cl, const struct sc_msg *m)
 	}
 	if (ck->acks < c->nranks_expected)
 		return;
+	if (s->phase == SC_PHASE_QUIESCE) {
+		char err[256];
+		int r = agree_next(ck, err, sizeof err);
+		if (r < 0) {
+			ckpt_abort(c, err);
+			return;
+		}
+		if (r == 0) { /* the ranks behind catch up: another round with the targets */
+			enter_step(c, 1);
+			return;
+		}
+		coord_log(c, 0, "generation %" PRIu64 ": collective counts agree after %u round(s)",
+			  ck->gen, ck->rounds + 1);
+	}
 	if (ck->step + 1 < NSTEPS) {
 		ck->step++;
-		enter_step(c);
+		enter_step(c, 0);
 	} else {
 		commit(c);
 	}

@@ -19,9 +19,9 @@ enum sc_role { SC_ROLE_RANK = 1, SC_ROLE_COMMAND = 2 };
 
 enum sc_msg_type {
 	SC_MSG_HELLO = 1,  /* client -> coord: role, rank, nranks, pid, text = hostname; secret */
-	SC_MSG_WELCOME,    /* coord -> client: gen = last committed generation, value = interval s,
+	SC_MSG_WELCOME,	   /* coord -> client: gen = last committed generation, value = interval s,
 			      text = checkpoint directory */
-	SC_MSG_REFUSED,    /* coord -> client: text = reason; connection is closed after it */
+	SC_MSG_REFUSED,	   /* coord -> client: text = reason; connection is closed after it */
 	SC_MSG_CKPT_PHASE, /* coord -> rank: gen, phase (enum sc_phase), text = image path for
 			      SC_PHASE_WRITE */
 	SC_MSG_PHASE_ACK,  /* rank -> coord: gen, phase, status 0 / -1, bytes, nanos, text = error;
@@ -30,29 +30,33 @@ enum sc_msg_type {
 	SC_MSG_CKPT_DONE,  /* coord -> rank: gen, status 0 committed / -1 aborted (text = why),
 			      flags & SC_FLAG_KILL: exit with SC_EXIT_CHECKPOINTED after it */
 	SC_MSG_RESTARTED,  /* rank -> coord: gen = generation restored from */
-	SC_MSG_EXITING,    /* rank -> coord: status = exit code (sent from an atexit path) */
-	SC_MSG_KILL,       /* coord -> rank: exit now with SC_EXIT_CHECKPOINTED (no checkpoint) */
-	SC_MSG_COMMAND,    /* command -> coord: value = enum sc_command, value2 = argument */
-	SC_MSG_REPLY,      /* coord -> command: status 0 / -1, gen, text = human text or JSON */
+	SC_MSG_EXITING,	   /* rank -> coord: status = exit code (sent from an atexit path) */
+	SC_MSG_KILL,	   /* coord -> rank: exit now with SC_EXIT_CHECKPOINTED (no checkpoint) */
+	SC_MSG_COMMAND,	   /* command -> coord: value = enum sc_command, value2 = argument */
+	SC_MSG_REPLY,	   /* coord -> command: status 0 / -1, gen, text = human text or JSON */
 };
 
 /* Checkpoint phases; the coordinator waits for every rank's ACK of a phase (a barrier) before it
- * sends the next. A failed ACK in SUSPEND or WRITE aborts the checkpoint (CKPT_DONE status -1):
- * ranks resume and the job goes on. The MPI issue inserts its phases between these. */
+ * sends the next. A failed ACK aborts the checkpoint (CKPT_DONE status -1): ranks resume and the
+ * job goes on. An MPI job's consistent cut is made by the first two (upper-half/mpi/cut.c); a
+ * rank without MPI acknowledges them at once. */
 enum sc_phase {
-	SC_PHASE_SUSPEND = 1, /* quiesce, check resources, suspend application threads */
+	SC_PHASE_SUSPEND = 1, /* check resources, suspend application threads */
 	SC_PHASE_WRITE = 2,   /* write the image to the given path (temp name, fsync, rename) */
+	SC_PHASE_QUIESCE = 3, /* text = collective targets ("" in the first round); ACK text =
+				 the rank's collective counts. Repeated until they agree. */
+	SC_PHASE_DRAIN = 4,   /* stop MPI calls, receive the messages in flight */
 };
 
 enum sc_command {
 	SC_CMD_CHECKPOINT = 1, /* start a checkpoint, reply at once with its generation */
 	SC_CMD_BCHECKPOINT,    /* reply once the checkpoint is committed (or failed) */
 	SC_CMD_KCHECKPOINT,    /* checkpoint, commit, then end the job; reply after commit */
-	SC_CMD_STATUS,         /* value2 = 1 for JSON */
-	SC_CMD_LIST,           /* committed generations; value2 = 1 for JSON */
+	SC_CMD_STATUS,	       /* value2 = 1 for JSON */
+	SC_CMD_LIST,	       /* committed generations; value2 = 1 for JSON */
 	SC_CMD_INTERVAL,       /* value2 = seconds (0 = manual only) */
-	SC_CMD_KILL,           /* end the job's ranks now */
-	SC_CMD_QUIT,           /* end the ranks and the coordinator */
+	SC_CMD_KILL,	       /* end the job's ranks now */
+	SC_CMD_QUIT,	       /* end the ranks and the coordinator */
 };
 
 #define SC_FLAG_KILL 1u

@@ -125,6 +125,10 @@ const char *sc_phase_name(uint32_t phase)
 		return "suspend";
 	case SC_PHASE_WRITE:
 		return "write";
+	case SC_PHASE_QUIESCE:
+		return "quiesce";
+	case SC_PHASE_DRAIN:
+		return "drain";
 	default:
 		return "?";
 	}

@@ -60,7 +60,25 @@ struct checkpoint {
 	char program[SC_PROGRAM_MAX];
 	struct waiter *waiters;
 	size_t nwaiters, capwaiters;
+	/* The quiesce's agreement on collective counts (cut_agree.c): this round's reports
+	 * merged per communicator, and the targets sent with the current round ("" at first). */
+	struct clock_entry *clocks;
+	size_t nclocks, capclocks;
+	uint32_t rounds;
+	char targets[SC_MSG_TEXT];
 };
+
+struct clock_entry {
+	uint64_t id, min, max;
+};
+
+/* cut_agree.c */
+void agree_reset(struct checkpoint *ck);
+/* Merges one rank's report ("ID COUNT" lines in hex); -1 with err when malformed. */
+int agree_add(struct checkpoint *ck, const char *text, char *err, size_t errlen);
+/* After every rank reported: 1 when all members of every communicator agree (the quiesce is
+ * over), 0 when another round must go out with ck->targets, -1 with err. */
+int agree_next(struct checkpoint *ck, char *err, size_t errlen);
 
 struct coord {
 	const struct sc_coord_config *cfg;
@@ -74,7 +92,7 @@ struct coord {
 	/* the job's ranks; by_rank has nranks_expected slots once the first rank said hello */
 	uint32_t nranks_expected, ranks_connected;
 	struct client **by_rank;
-	int ranks_ever; /* some rank has connected since the start */
+	int ranks_ever;		   /* some rank has connected since the start */
 	int64_t last_rank_gone_ms; /* when ranks_connected dropped to 0 (exit-on-last grace) */
 	uint64_t restarts;
 	/* checkpoints */

@@ -29,7 +29,7 @@
 #define SC_INFO_F_QUIET 1u /* no checkpoint/restart lines on stderr */
 
 #define SC_INFO_MAGIC 0x53434b50494e464fULL /* 'SCKPINFO' */
-#define SC_INFO_VERSION 1
+#define SC_INFO_VERSION 2
 
 /* Registers a thread needs to resume at a point saved by sc_ctx_save (callee-saved set). */
 struct sc_ctx {
@@ -51,6 +51,7 @@ struct sc_lh_range {
  * `flushed`: every ticket below it has been reported (the MPI lower half, lh_unmaps.c, advances
  * it only after reporting), so the upper half's per-call check is seq != flushed. */
 #define SC_UNMAP_LOG_SIZE 64 /* a power of two */
+#define SC_UPPER_FDS 65536   /* descriptors tracked for the upper half (beyond: all its) */
 struct sc_unmap_log {
 	uint64_t seq;
 	uint64_t flushed;
@@ -123,6 +124,14 @@ struct sc_lh_info {
 	uint64_t mpi_main_fs;	   /* FS base of the lower main thread: the process's main thread */
 	uint64_t mpi_tls_service;  /* struct sc_tls_service *: TLS for other upper threads */
 	int64_t mpi_tls_upper_off; /* lower FS base + this = slot for the upper FS (callbacks) */
+	/* In an MPI split process the MPI library opens descriptors of its own (PMI and UCX
+	 * sockets, pipes, shared-memory files) in the same table as the application's: the
+	 * SIGSYS handler tracks every descriptor the upper half creates or closes (trap.c), and
+	 * only those are the program's to save. fd_tracking is 0 in the serial lower half, where
+	 * every descriptor is the program's. */
+	uint32_t fd_tracking;
+	uint32_t pad2;
+	uint64_t upper_fds[SC_UPPER_FDS / 64]; /* bit fd: the upper half created fd */
 	/* On a cache line of its own: read at every MPI call, written only on releases. */
 	struct sc_unmap_log unmaps __attribute__((aligned(64)));
 };

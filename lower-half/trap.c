@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -236,6 +237,97 @@ static long upper_sigaction(long sig, const uint64_t *act, uint64_t *old, long s
 	return r;
 }
 
+/* ---- descriptors of the upper half (MPI split processes: sc_lh_info.fd_tracking) ------- */
+
+static void fd_mark(long fd, int upper)
+{
+	if (fd < 0 || fd >= SC_UPPER_FDS)
+		return;
+	uint64_t *w = &sc_arena_info()->upper_fds[fd / 64], bit = 1ULL << (fd % 64);
+	if (upper)
+		__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(w, ~bit, __ATOMIC_RELAXED);
+}
+
+/* Runs a descriptor-creating or -closing system call of the upper half and records which
+ * descriptors it now owns. */
+static long fd_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	long r = sc_sys6(nr, a1, a2, a3, a4, a5, a6);
+	switch (nr) {
+	case SYS_close:
+		if (r == 0 || r == -EINTR) /* closed either way */
+			fd_mark(a1, 0);
+		break;
+	case SYS_close_range:
+		if (r == 0 && !(a3 & CLOSE_RANGE_CLOEXEC))
+			for (long fd = a1; fd <= a2 && fd < SC_UPPER_FDS; fd++)
+				fd_mark(fd, 0);
+		break;
+	case SYS_pipe:
+	case SYS_pipe2:
+		if (r == 0) {
+			fd_mark(((int *)a1)[0], 1);
+			fd_mark(((int *)a1)[1], 1);
+		}
+		break;
+	case SYS_socketpair:
+		if (r == 0) {
+			fd_mark(((int *)a4)[0], 1);
+			fd_mark(((int *)a4)[1], 1);
+		}
+		break;
+	case SYS_fcntl:
+		if (a2 == F_DUPFD || a2 == F_DUPFD_CLOEXEC)
+			fd_mark(r, 1);
+		break;
+	default:
+		fd_mark(r, 1); /* the call returns the new descriptor */
+		break;
+	}
+	return r;
+}
+
+static const int fd_calls[] = {SYS_open,
+			       SYS_openat,
+			       SYS_openat2,
+			       SYS_creat,
+			       SYS_close,
+			       SYS_close_range,
+			       SYS_dup,
+			       SYS_dup2,
+			       SYS_dup3,
+			       SYS_fcntl,
+			       SYS_socket,
+			       SYS_socketpair,
+			       SYS_accept,
+			       SYS_accept4,
+			       SYS_pipe,
+			       SYS_pipe2,
+			       SYS_eventfd,
+			       SYS_eventfd2,
+			       SYS_epoll_create,
+			       SYS_epoll_create1,
+			       SYS_timerfd_create,
+			       SYS_signalfd,
+			       SYS_signalfd4,
+			       SYS_inotify_init,
+			       SYS_inotify_init1,
+			       SYS_memfd_create,
+			       SYS_pidfd_open,
+			       SYS_userfaultfd,
+			       SYS_open_by_handle_at};
+enum { NFD = sizeof fd_calls / sizeof fd_calls[0] };
+
+static int is_fd_call(long nr)
+{
+	for (size_t i = 0; i < NFD; i++)
+		if (fd_calls[i] == nr)
+			return 1;
+	return 0;
+}
+
 static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
@@ -289,7 +381,10 @@ static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 		r = upper_sigprocmask(uc, a1, (const uint64_t *)a2, (uint64_t *)a3, a4);
 		break;
 	default:
-		r = sc_sys6(si->si_syscall, a1, a2, a3, a4, a5, a6);
+		if (is_fd_call(si->si_syscall))
+			r = fd_syscall(si->si_syscall, a1, a2, a3, a4, a5, a6);
+		else
+			r = sc_sys6(si->si_syscall, a1, a2, a3, a4, a5, a6);
 		break;
 	}
 	g[REG_RAX] = r;
@@ -328,7 +423,9 @@ int sc_arena_trap_install(char *err, size_t errlen)
 	 * allocators use MADV_FREE. Every other advice stays untrapped and free. */
 	static const int released[] = {MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTNEED_LOCKED};
 	enum { NA = sizeof released / sizeof released[0] };
-	struct sock_filter f[16 + NT + NA];
+	/* An MPI split process also traps the upper half's descriptor calls (fd_syscall). */
+	const size_t nfd = sc_arena_info()->fd_tracking ? NFD : 0;
+	struct sock_filter f[16 + NT + NFD + NA];
 	size_t n = 0;
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH);
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -340,11 +437,15 @@ int sc_arena_trap_install(char *err, size_t errlen)
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SC_ARENA_IP_HI_HI, 0, 1);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR);
-	/* after the NR load: NT times "jeq nr -> TRAP", "jne madvise -> ALLOW", the advice load,
-	 * NA times "jeq advice -> TRAP", then ALLOW, then TRAP */
+	/* after the NR load: NT + nfd times "jeq nr -> TRAP", "jne madvise -> ALLOW", the advice
+	 * load, NA times "jeq advice -> TRAP", then ALLOW, then TRAP */
 	for (size_t i = 0; i < NT; i++)
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, trapped[i],
-						      (uint8_t)(NT - i + 2 + NA), 0);
+						      (uint8_t)(NT - i + nfd + 2 + NA), 0);
+	for (size_t i = 0; i < nfd; i++)
+		f[n++] =
+		    (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fd_calls[i],
+						 (uint8_t)(nfd - i + 2 + NA), 0);
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0,
 					      (uint8_t)(1 + NA));
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ADVICE);

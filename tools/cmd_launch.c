@@ -55,5 +55,5 @@ int cmd_launch(int argc, char **argv)
 	enum sc_launcher k = sc_launcher_kind(argv[jo.argi]);
 	if (k != SC_LAUNCHER_NONE)
 		return sc_launch_under_launcher(&jo, k, argc - jo.argi, argv + jo.argi);
-	return sc_lh_exec("launch", &jo, "--launch", argc - jo.argi, argv + jo.argi);
+	return sc_lh_exec("launch", &jo, "--launch", argv[jo.argi], argc - jo.argi, argv + jo.argi);
 }

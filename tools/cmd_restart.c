@@ -32,43 +32,75 @@ static void usage(FILE *f)
 		   "  --help             this text\n");
 }
 
-/* A generation of an MPI job (several ranks) needs one restarting process per rank, started by
- * the MPI launcher, and a lower half that restores rank r's image after MPI_Init: that comes
- * with checkpointing MPI jobs and is not implemented yet. The message says both, honestly. */
-static void mpi_generation(const char *ckptdir, const struct sc_gen_entry *g, char *err,
-			   size_t errlen)
+/* This process's rank and the job's size as the MPI launcher set them (hydra and srun --mpi=pmi2:
+ * PMI_*, Open MPI: OMPI_COMM_WORLD_*, srun --mpi=pmix: PMIX_RANK with SLURM_NTASKS); -1 when no
+ * launcher started it. */
+static void launcher_rank(long *rank, long *size)
 {
-	const char *r = getenv("PMI_RANK"), *o = getenv("OMPI_COMM_WORLD_RANK");
-	const char *x = getenv("PMIX_RANK");
-	if ((r && *r) || (o && *o) || (x && *x))
-		snprintf(err, errlen,
-			 "generation %llu has %u ranks: restarting an MPI job is not implemented "
-			 "in this version yet",
-			 (unsigned long long)g->gen, g->nranks);
-	else
-		snprintf(err, errlen,
-			 "generation %llu has %u ranks: restart it under the MPI launcher: "
-			 "mpiexec -n %u splitckpt restart --ckptdir %s (srun -n %u ... under "
-			 "Slurm); note that this version cannot restart MPI jobs yet",
-			 (unsigned long long)g->gen, g->nranks, g->nranks, ckptdir, g->nranks);
+	static const char *const names[][2] = {
+	    {"PMI_RANK", "PMI_SIZE"},
+	    {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+	    {"PMIX_RANK", "SLURM_NTASKS"},
+	    {"SLURM_PROCID", "SLURM_NTASKS"},
+	};
+	*rank = *size = -1;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);
+		if (r && *r) {
+			*rank = atol(r);
+			*size = n && *n ? atol(n) : -1;
+			return;
+		}
+	}
 }
 
-/* Whether generation g can be restarted here: one rank, and its image opens and validates
- * (everything but the page data, whose checksums the restore itself verifies). */
+/* The image of this process's rank in generation g, which must open and validate (everything
+ * but the page data, whose checksums the restore itself verifies); its program in *program.
+ * A generation of an MPI job needs one restarting process per rank, started by the MPI
+ * launcher with the job's number of ranks. */
 static int usable(const char *ckptdir, const struct sc_gen_entry *g, char *image, size_t len,
-		  char *err, size_t errlen)
+		  char *program, size_t plen, char *err, size_t errlen)
 {
+	long rank = 0, size = -1;
 	if (g->nranks != 1) {
-		mpi_generation(ckptdir, g, err, errlen);
-		return -1;
+		launcher_rank(&rank, &size);
+		if (rank < 0) {
+			snprintf(
+			    err, errlen,
+			    "generation %llu has %u ranks: restart it under the MPI launcher: "
+			    "mpiexec -n %u splitckpt restart --ckptdir %s (srun -n %u ... under "
+			    "Slurm)",
+			    (unsigned long long)g->gen, g->nranks, g->nranks, ckptdir, g->nranks);
+			return -1;
+		}
+		if ((size >= 0 && size != (long)g->nranks) || rank >= (long)g->nranks) {
+			snprintf(err, errlen,
+				 "generation %llu was taken with %u ranks but this job has %ld: "
+				 "restart it with %u ranks (the number of ranks cannot change)",
+				 (unsigned long long)g->gen, g->nranks, size >= 0 ? size : rank + 1,
+				 g->nranks);
+			return -1;
+		}
 	}
-	if (sc_gen_image_path(ckptdir, g->gen, 0, image, len)) {
+	if (sc_gen_image_path(ckptdir, g->gen, (uint32_t)rank, image, len)) {
 		snprintf(err, errlen, "checkpoint directory path too long: %s", ckptdir);
 		return -1;
 	}
 	struct sc_image img;
 	if (sc_image_open(image, &img, err, errlen))
 		return -1;
+	if (img.hdr.generation != g->gen || img.hdr.rank != (uint32_t)rank ||
+	    img.hdr.nranks != g->nranks) {
+		snprintf(err, errlen,
+			 "%s holds rank %u of %u of generation %llu, not rank %ld of %u of "
+			 "generation %llu",
+			 image, img.hdr.rank, img.hdr.nranks,
+			 (unsigned long long)img.hdr.generation, rank, g->nranks,
+			 (unsigned long long)g->gen);
+		sc_image_close(&img);
+		return -1;
+	}
+	snprintf(program, plen, "%.*s", (int)sizeof img.hdr.program, img.hdr.program);
 	sc_image_close(&img);
 	return 0;
 }
@@ -101,7 +133,7 @@ int cmd_restart(int argc, char **argv)
 		return SC_EXIT_FAILURE;
 	}
 	const struct sc_gen_entry *g = NULL;
-	char image[PATH_MAX];
+	char image[PATH_MAX], program[PATH_MAX];
 	if (jo.generation >= 0) {
 		for (size_t i = 0; i < n; i++)
 			if (gens[i].gen == (uint64_t)jo.generation)
@@ -113,7 +145,8 @@ int cmd_restart(int argc, char **argv)
 				 jo.generation, jo.ckptdir, (unsigned long long)gens[n - 1].gen);
 			return SC_EXIT_FAILURE;
 		}
-		if (usable(jo.ckptdir, g, image, sizeof image, err, sizeof err)) {
+		if (usable(jo.ckptdir, g, image, sizeof image, program, sizeof program, err,
+			   sizeof err)) {
 			sc_error("restart", "%s", err);
 			return SC_EXIT_FAILURE;
 		}
@@ -121,15 +154,16 @@ int cmd_restart(int argc, char **argv)
 		/* The newest generation whose image opens and validates (header, tables); a
 		 * damaged newest one falls back to its predecessor, saying so. */
 		for (size_t i = n; i-- > 0;) {
-			if (gens[i].nranks != 1) { /* an MPI job: no fallback to another job's */
-				mpi_generation(jo.ckptdir, &gens[i], err, sizeof err);
-				sc_error("restart", "%s", err);
-				return SC_EXIT_FAILURE;
-			}
-			if (usable(jo.ckptdir, &gens[i], image, sizeof image, err, sizeof err) ==
-			    0) {
+			if (usable(jo.ckptdir, &gens[i], image, sizeof image, program,
+				   sizeof program, err, sizeof err) == 0) {
 				g = &gens[i];
 				break;
+			}
+			if (gens[i].nranks != 1) {
+				/* An MPI job: every rank must resume the same generation, and
+				 * one rank alone cannot fall back to an older one. */
+				sc_error("restart", "%s", err);
+				return SC_EXIT_FAILURE;
 			}
 			sc_error("restart", "generation %llu is not usable: %s",
 				 (unsigned long long)gens[i].gen, err);
@@ -143,5 +177,5 @@ int cmd_restart(int argc, char **argv)
 				 (unsigned long long)g->gen);
 	}
 	char *args[] = {image, NULL};
-	return sc_lh_exec("restart", &jo, "--restore", 1, args);
+	return sc_lh_exec("restart", &jo, "--restore", program, 1, args);
 }

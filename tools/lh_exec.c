@@ -144,14 +144,14 @@ int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_j
 	return 0;
 }
 
-int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, int nargs,
-	       char **args)
+int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, const char *program,
+	       int nargs, char **args)
 {
 	char err[2048], lh[PATH_MAX], runtime[PATH_MAX];
 	/* MPI programs (linked by splitckpt-mpicc) need the lower half of an MPI implementation;
 	 * see lh_variant.c. Everything else runs on the serial one. */
 	char variant[32];
-	sc_lh_variant(mode, nargs > 0 ? args[0] : NULL, variant, sizeof variant);
+	sc_lh_variant(mode, program, variant, sizeof variant);
 	if (sc_find_lower_half(variant, lh, sizeof lh, err, sizeof err) ||
 	    sc_find_runtime_lib(runtime, sizeof runtime, err, sizeof err)) {
 		sc_error(sub, "%s", err);

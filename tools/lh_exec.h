@@ -28,9 +28,10 @@ struct sc_jobstate;
  * or started per the options), filling *js. Returns 0, or an exit status after printing why. */
 int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_jobstate *js);
 
-/* Ensures the coordinator, then execs the serial lower half as `LH MODE ARGS...` with the job's
- * settings in SPLITCKPT_LH_* variables. Returns only on failure (exit status). */
-int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, int nargs,
-	       char **args);
+/* Ensures the coordinator, then execs the lower half that `program` needs (serial, or an MPI
+ * implementation's: lh_variant.c) as `LH MODE ARGS...` with the job's settings in
+ * SPLITCKPT_LH_* variables. Returns only on failure (exit status). */
+int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, const char *program,
+	       int nargs, char **args);
 
 #endif

@@ -114,6 +114,8 @@ void sc_lh_variant(const char *mode, const char *program, char *out, size_t outl
 	const char *path = NULL;
 	if (program && mode && !strcmp(mode, "--launch"))
 		path = search_path(program, buf, sizeof buf);
+	else if (program && mode && !strcmp(mode, "--restore"))
+		path = program; /* the image's program, as it was launched */
 	if (path && needs_mpi_lib(path)) {
 		const char *mpi = getenv("SPLITCKPT_MPI");
 		snprintf(out, outlen, "%s",

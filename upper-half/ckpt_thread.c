@@ -20,6 +20,7 @@
 
 #include "../coordinator/coord_client.h"
 #include "../lower-half/sc_syscall.h"
+#include "ckpt_mpi.h"
 #include "runtime.h"
 
 #define ERRLEN 2048
@@ -28,6 +29,12 @@ static struct sc_conn conn = {.fd = -1};
 static struct sc_msg msg_in, msg_out;
 static struct sc_image_thread threads[SC_MAX_THREADS + 1];
 static char hostname[256], cmdline[1024];
+static const struct sc_mpi_ckpt_ops *mpi; /* registered by libsplitckpt_mpi, if linked */
+
+void sc_ckpt_register_mpi(const struct sc_mpi_ckpt_ops *ops)
+{
+	mpi = ops;
+}
 
 void sc_say(const char *fmt, ...)
 {
@@ -170,6 +177,8 @@ static void finish_checkpoint(const struct sc_msg *done)
 	if (done->status == 0 && done->flags & SC_FLAG_KILL)
 		_exit(SC_EXIT_CHECKPOINTED);
 	sc_resume_all();
+	if (mpi)
+		mpi->resume();
 	if (done->status != 0) {
 		if (sc_rt.info->rank == 0)
 			sc_say("checkpoint %llu failed: %s", (unsigned long long)done->gen,
@@ -196,6 +205,11 @@ static void restarted(void)
 	sc_rt.info->suspend_signal = sc_rt.suspend_signal;
 	if (sc_procstate_restore(err, sizeof err)) {
 		sc_say("restart from %s failed: %s", sc_rt.info->image_path, err);
+		_exit(1);
+	}
+	if (mpi && mpi->restart(err, sizeof err)) {
+		sc_say("restart of rank %u from %s failed: %s", sc_rt.info->rank,
+		       sc_rt.info->image_path, err);
 		_exit(1);
 	}
 	if (coordinator_connect(err, sizeof err)) {
@@ -227,7 +241,17 @@ static void serve(void)
 		}
 		switch (msg_in.type) {
 		case SC_MSG_CKPT_PHASE:
-			if (msg_in.phase == SC_PHASE_SUSPEND) {
+			if (msg_in.phase == SC_PHASE_QUIESCE) {
+				static char clocks[SC_MSG_TEXT];
+				int rc = mpi ? mpi->quiesce(msg_in.text, clocks, sizeof clocks, err,
+							    sizeof err)
+					     : (clocks[0] = '\0', 0);
+				ack(&msg_in, rc ? -1 : 0, 0, 0, rc ? err : clocks);
+			} else if (msg_in.phase == SC_PHASE_DRAIN) {
+				uint64_t t0 = now_ns();
+				int rc = mpi ? mpi->drain(err, sizeof err) : 0;
+				ack(&msg_in, rc ? -1 : 0, 0, now_ns() - t0, rc ? err : NULL);
+			} else if (msg_in.phase == SC_PHASE_SUSPEND) {
 				int rc = phase_suspend(err, sizeof err);
 				ack(&msg_in, rc ? -1 : 0, 0, 0, rc ? err : NULL);
 			} else if (msg_in.phase == SC_PHASE_WRITE) {

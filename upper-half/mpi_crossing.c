@@ -16,18 +16,15 @@
 #include <unistd.h>
 
 __thread struct sc_mpi_thread sc_mpi_thr __attribute__((tls_model("initial-exec")));
-__thread struct sc_mpi_pending *sc_mpi_waiting __attribute__((tls_model("initial-exec")));
 const struct sc_mpi_table *sc_mpi_tab;
 /* Outside splitckpt: an instance no thread is bound to and no table, so the first MPI call
  * reaches sc_mpi_bind, which reports the error. */
 static const struct sc_lh_info no_lower_half = {.mpi_instance = 1};
 const volatile struct sc_lh_info *sc_mpi_info = &no_lower_half;
 int sc_mpi_fsgsbase;
-volatile int sc_mpi_ckpt_pending;
 
 static uint64_t bound_instance; /* the instance whose table and handles are loaded */
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
-static int finalized;
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
@@ -119,6 +116,7 @@ void sc_mpi_bind(void)
 	/* The upper hooks: set after the table, before the first call that may call back. */
 	SC_MPI_CALL(sc_mpi_tab->svc.set_upper(&upper_hooks));
 	sc_mpi_thr.instance = inst;
+	sc_cut_register_thread();
 }
 
 __attribute__((noinline, cold)) void sc_mpi_unmaps_flush(void)
@@ -130,34 +128,51 @@ __attribute__((noinline, cold)) void sc_mpi_unmaps_flush(void)
 int sc_mpi_slice_done(int fn)
 {
 	(void)fn;
-	/* The checkpoint engine's quiesce point (next issue): with sc_mpi_ckpt_pending set, a
-	 * thread here is outside the lower half and may be parked. */
+	/* Outside the lower half between two slices: while a checkpoint holds MPI the thread
+	 * parks here (not when a callback's call is nested in an outer one). */
+	if (__builtin_expect(sc_mpi_ckpt_pending >= SC_CUT_DRAIN, 0) && !sc_mpi_thr.nest) {
+		uint64_t inst = sc_mpi_thr.instance;
+		sc_mpi_gate();
+		/* A restart while parked: the caller's lower handles are the old instance's. */
+		if (sc_mpi_thr.instance != inst)
+			return 0;
+	}
 	return 1;
 }
 
-int sc_mpi_finish(int fn, uint64_t *pend, struct sc_abi_status *status)
+int sc_mpi_finish(int fn, int via_fn, uint64_t pend, struct sc_abi_status *status, int nargs,
+		  const uint64_t *args)
 {
-	struct sc_mpi_pending me = {.fn = fn, .lower_req = *pend, .outer = sc_mpi_waiting};
-	sc_mpi_waiting = &me; /* what a checkpoint must complete or drain for this thread */
-	const struct sc_mpi_table *tab = sc_mpi_tab;
+	/* A request object like the application's own: the drain tests it, a restart posts it
+	 * again (its lower handle changes) or completes it with the status the drain saw. */
+	void *req = sc_vh_req_new(pend, (uint16_t)via_fn, nargs, args);
+	struct sc_vobj *o = req;
 	int rc;
-	do {
+	for (;;) {
 		sc_mpi_slice_done(fn);
-		SC_MPI_CALL(rc = tab->svc.wait_slice(pend, status));
-		me.lower_req = *pend;
-	} while (rc == SC_MPI_PENDING);
-	sc_mpi_waiting = me.outer;
+		const struct sc_mpi_table *tab = sc_mpi_tab;
+		uint64_t l = o->lower;
+		SC_MPI_CALL(rc = tab->svc.wait_slice(&l, status));
+		if (rc != SC_MPI_PENDING)
+			break;
+		o->lower = l;
+	}
+	sc_vh_req_drop(req);
 	return rc;
 }
 
-int sc_mpi_sync(int fn, uint64_t lower_comm)
+int sc_mpi_sync(int fn)
 {
+	const void *world = (const void *)(uintptr_t)SC_ABI_COMM_WORLD_VH;
+	sc_mpi_count_coll(world);
 	const struct sc_mpi_table *tab = sc_mpi_tab;
 	uint64_t req = 0;
 	int rc;
-	SC_MPI_CALL(rc = tab->svc.ibarrier(lower_comm, &req));
-	if (rc == SC_MPI_PENDING)
-		rc = sc_mpi_finish(fn, &req, NULL);
+	SC_MPI_CALL(rc = tab->Ibarrier(sc_vh_lower(world), &req));
+	if (rc == 0 && req != sc_vh_predef[sc_vk_null[SC_VK_REQUEST]]) {
+		uint64_t rec = SC_ABI_COMM_WORLD_VH;
+		rc = sc_mpi_finish(fn, SC_FN_MPI_Ibarrier, req, NULL, 1, &rec);
+	}
 	return rc;
 }
 
@@ -175,6 +190,7 @@ int sc_mpi_peers(uint64_t lower_comm)
 
 int sc_mpi_fail(int fn, int rc)
 {
+	sc_mpi_leave();
 	const char *name = fn >= 0 && fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[fn] : "?";
 	switch (rc) {
 	case SC_MPI_E_UNIMPL:
@@ -193,10 +209,10 @@ int sc_mpi_fail(int fn, int rc)
 
 void sc_mpi_after_init(void)
 {
-	/* The place where replay starts after a restart (next issue). */
+	sc_cut_after_init();
 }
 
 void sc_mpi_after_finalize(void)
 {
-	finalized = 1;
+	sc_mpi_finalized = 1;
 }

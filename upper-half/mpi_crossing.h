@@ -13,10 +13,19 @@
 #include "vhandle.h"
 
 /* Per thread: the lower-half TLS block this thread uses inside the lower half, and the
- * lower-half instance it belongs to (a restart starts a new instance: everything rebinds). */
+ * lower-half instance it belongs to (a restart starts a new instance: everything rebinds).
+ * `stage` tells the checkpoint thread where the thread is (upper-half/mpi/cut.c): 0 outside any
+ * MPI call, 1 inside a wrapper before its counters moved (the cut waits until it leaves that
+ * stage), 2 counters final or inside the lower half. `nest` counts wrappers entered again from
+ * an MPI callback while the thread is inside a call. */
 struct sc_mpi_thread {
 	uint64_t instance;
 	uint64_t lower_fs;
+	volatile int stage;
+	int nest;
+	struct sc_mpi_thread *next; /* the registry of threads that called MPI (cut.c) */
+	int registered;
+	int cut_thread; /* the checkpoint thread: never waits at the gates it closes */
 };
 extern __thread struct sc_mpi_thread sc_mpi_thr __attribute__((tls_model("initial-exec")));
 
@@ -33,14 +42,49 @@ void sc_mpi_bind(void);
  * tell the MPI library's registration caches before this call may use the addresses again. */
 void sc_mpi_unmaps_flush(void);
 
-/* Per call: the thread is bound to this lower-half instance, and no release of upper-half memory
- * is still unknown to the MPI library (one more compare: two words of one cache line). */
+/* Checkpoint state (cut.c): 0 none, SC_CUT_QUIESCE while ranks agree on collective counts
+ * (point-to-point runs on, collectives stop at their targets), SC_CUT_DRAIN from the drain until
+ * the checkpoint ends (every call waits). Read at every call; written by the checkpoint thread. */
+enum { SC_CUT_NONE = 0, SC_CUT_QUIESCE = 1, SC_CUT_DRAIN = 2 };
+extern volatile int sc_mpi_ckpt_pending;
+/* Waits while a checkpoint holds MPI (state SC_CUT_DRAIN); the thread's stage is 0 meanwhile. */
+void sc_mpi_gate(void);
+
+static inline void sc_mpi_enter(void)
+{
+	if (__builtin_expect(sc_mpi_thr.stage != 0, 0)) {
+		sc_mpi_thr.nest++; /* a wrapper called from a callback inside a call */
+		return;
+	}
+	sc_mpi_thr.stage = 1;
+	/* Against the checkpoint thread's store of the state and its membarrier (cut.c): either
+	 * this load sees the new state, or the checkpoint thread sees stage 1 and waits. */
+	__asm__ volatile("" ::: "memory");
+	if (__builtin_expect(sc_mpi_ckpt_pending >= SC_CUT_DRAIN, 0))
+		sc_mpi_gate();
+}
+
+static inline void sc_mpi_leave(void)
+{
+	if (__builtin_expect(sc_mpi_thr.nest != 0, 0)) {
+		sc_mpi_thr.nest--;
+		return;
+	}
+	__asm__ volatile("" ::: "memory");
+	sc_mpi_thr.stage = 0;
+}
+
+/* Per call: the thread is bound to this lower-half instance, no release of upper-half memory
+ * is still unknown to the MPI library (one more compare: two words of one cache line), and the
+ * call has entered its window (sc_mpi_enter; every wrapper ends with sc_mpi_leave, or with
+ * sc_mpi_fail, which leaves too). */
 static inline const struct sc_mpi_table *sc_mpi_begin(void)
 {
 	if (__builtin_expect(sc_mpi_thr.instance != sc_mpi_info->mpi_instance, 0))
 		sc_mpi_bind();
 	if (__builtin_expect(sc_mpi_info->unmaps.seq != sc_mpi_info->unmaps.flushed, 0))
 		sc_mpi_unmaps_flush();
+	sc_mpi_enter();
 	return sc_mpi_tab;
 }
 
@@ -77,42 +121,32 @@ static inline void sc_mpi_setfs(uint64_t fs)
 #define SC_MPI_CALL(stmt)                                                                          \
 	do {                                                                                       \
 		const uint64_t sc__ufs = sc_mpi_fs_now();                                          \
+		sc_mpi_thr.stage = 2;                                                              \
 		sc_mpi_setfs(sc_mpi_thr.lower_fs);                                                 \
 		stmt;                                                                              \
 		sc_mpi_setfs(sc__ufs);                                                             \
 	} while (0)
 
 /* ---- slow paths (mpi_crossing.c) ------------------------------------------------------- */
-/* A via= call did not complete within its first slice: wait for *pend slice by slice. */
-int sc_mpi_finish(int fn, uint64_t *pend, struct sc_abi_status *status);
-/* Between two slices of a poll= call; returns 1 (continue). The checkpoint engine will park
- * the thread here when a checkpoint is pending. */
+/* A via= call did not complete within its first slice: wait for the lower request `pend` of
+ * via_fn (its recorded arguments args[0..nargs)) slice by slice, through a request object that a
+ * checkpoint drains and a restart posts again. */
+int sc_mpi_finish(int fn, int via_fn, uint64_t pend, struct sc_abi_status *status, int nargs,
+		  const uint64_t *args);
+/* Between two slices of a poll= call; returns 1 (continue). Parks the thread while a checkpoint
+ * holds MPI. */
 int sc_mpi_slice_done(int fn);
-/* The nonblocking barrier run before a `sync` collective. */
-int sc_mpi_sync(int fn, uint64_t lower_comm);
+/* MPI_Finalize's counted MPI_Ibarrier on MPI_COMM_WORLD, waited for in slices. */
+int sc_mpi_sync(int fn);
 /* The number of processes a communicator exchanges with (remote size of an intercomm): the
  * length of per-process handle arrays (MPI_Alltoallw's datatypes). */
 int sc_mpi_peers(uint64_t lower_comm);
-/* An error or special code from the lower half -> the ABI error code to return. */
+/* An error or special code from the lower half -> the ABI error code to return; leaves the
+ * call's window. */
 int sc_mpi_fail(int fn, int rc);
 void sc_mpi_after_init(void);
 void sc_mpi_after_finalize(void);
 
-/* The checkpoint engine's view of a thread that is waiting in a slice loop. */
-struct sc_mpi_pending {
-	int fn;
-	uint64_t lower_req;
-	struct sc_mpi_pending *outer;
-};
-extern __thread struct sc_mpi_pending *sc_mpi_waiting __attribute__((tls_model("initial-exec")));
-/* Set by the checkpoint thread when a checkpoint wants MPI quiet; read between slices only. */
-extern volatile int sc_mpi_ckpt_pending;
-
-/* ---- checkpoint bookkeeping hooks ------------------------------------------------------ */
-/* Where the collective clock and the point-to-point counters of the drain will count (next
- * issue). Empty for now: the fast path must stay one crossing. */
-#define SC_HOOK_COLLECTIVE(fn, comm) ((void)0)
-#define SC_HOOK_P2P_SEND(fn, comm) ((void)0)
-#define SC_HOOK_P2P_RECV(fn, comm) ((void)0)
+#include "mpi/cut.h"
 
 #endif

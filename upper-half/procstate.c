@@ -147,6 +147,16 @@ static int capture_fd(int fd, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether fd is the program's: in an MPI split process the MPI library's own descriptors
+ * (lower half) share the table and are not saved; the lower half tracks the upper half's. */
+static int upper_fd(int fd)
+{
+	const struct sc_lh_info *info = sc_rt.info;
+	if (!info->fd_tracking || fd >= SC_UPPER_FDS)
+		return 1;
+	return (info->upper_fds[fd / 64] >> (fd % 64)) & 1;
+}
+
 static int capture_fds(int own_fd, char *err, size_t errlen)
 {
 	ps->nfds = 0;
@@ -167,7 +177,7 @@ static int capture_fds(int own_fd, char *err, size_t errlen)
 			for (const char *p = d->d_name; *p >= '0' && *p <= '9'; p++)
 				fd = fd * 10 + (*p - '0');
 			/* stdin/stdout/stderr are reattached to the new process's own */
-			if (fd <= 2 || fd == dfd || fd == own_fd)
+			if (fd <= 2 || fd == dfd || fd == own_fd || !upper_fd(fd))
 				continue;
 			if (capture_fd(fd, err, errlen)) {
 				close(dfd);

@@ -134,34 +134,57 @@ static void unref_locked(struct sc_vobj *o)
 		o->next->prev = o->prev;
 	else
 		last = o->prev;
-	for (int i = 0; i < o->nargs; i++)
+	for (int i = 0; i < o->nargs; i++) {
 		if (o->refmask & (1u << i))
 			unref_locked(as_obj(o->args[i]));
+		if (o->ownmask & (1u << i))
+			free((void *)(uintptr_t)o->args[i]);
+	}
+	free(o->cut);
 	free(o);
+}
+
+static void oom(void)
+{
+	static const char m[] = "splitckpt: out of memory for an MPI handle\n";
+	(void)!write(2, m, sizeof m - 1);
+	abort();
+}
+
+uint64_t sc_vh_copy(const void *p, long n)
+{
+	if (!p || n <= 0)
+		return 0;
+	void *c = malloc((size_t)n);
+	if (!c)
+		oom();
+	memcpy(c, p, (size_t)n);
+	return (uint64_t)(uintptr_t)c;
 }
 
 void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
 		uint32_t refmask)
 {
-	if (lower == sc_vh_predef[sc_vk_null[kind]])
-		return (void *)(uintptr_t)sc_vk_null[kind];
 	/* A call may hand back a predefined object (MPI_Mprobe: MPI_MESSAGE_NO_PROC; an error
 	 * handler getter: MPI_ERRORS_RETURN): the application must see the ABI constant. */
-	uint64_t abi = predef_abi(kind, lower);
-	if (abi)
+	uint64_t abi =
+	    lower == sc_vh_predef[sc_vk_null[kind]] ? sc_vk_null[kind] : predef_abi(kind, lower);
+	if (abi) {
+		for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++) /* no record keeps them */
+			if (refmask & (1u << (16 + i)))
+				free((void *)(uintptr_t)args[i]);
 		return (void *)(uintptr_t)abi;
-	struct sc_vobj *o = calloc(1, sizeof *o);
-	if (!o) {
-		static const char m[] = "splitckpt: out of memory for an MPI handle\n";
-		(void)!write(2, m, sizeof m - 1);
-		abort();
 	}
+	struct sc_vobj *o = calloc(1, sizeof *o);
+	if (!o)
+		oom();
 	o->lower = lower;
 	o->kind = kind;
 	o->flags = SC_VOBJ_LIVE;
 	o->fn = fn;
 	o->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
 	o->refmask = (uint16_t)refmask;
+	o->ownmask = (uint16_t)(refmask >> 16);
 	o->refs = 1;
 	for (int i = 0; i < o->nargs; i++)
 		o->args[i] = args[i];
@@ -230,6 +253,15 @@ struct sc_vobj *sc_vh_first(void)
 	return first;
 }
 
+void sc_vh_foreach(uint32_t kind, void (*fn)(struct sc_vobj *o, void *arg), void *arg)
+{
+	pthread_mutex_lock(&lock);
+	for (struct sc_vobj *o = first; o; o = o->next)
+		if (o->kind == kind && (o->flags & SC_VOBJ_LIVE))
+			fn(o, arg);
+	pthread_mutex_unlock(&lock);
+}
+
 /* ---- requests ---------------------------------------------------------------------------- */
 
 #define SLAB_OBJS 64
@@ -281,6 +313,13 @@ static inline void req_release(struct sc_vobj *o)
 	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
 	o->next = req_free; /* onto this thread's list, whoever allocated it */
 	req_free = o;
+}
+
+void sc_vh_req_drop(void *h)
+{
+	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)h);
+	if (o)
+		req_release(o);
 }
 
 void sc_vh_req_update(void **slot, uint64_t lower)

@@ -8,12 +8,17 @@
 
 #include <stdint.h>
 
+#include "sc_mpi_abi.h"
+
 #define SC_VH_PREDEF_MAX 1024 /* every predefined ABI handle is below this */
 #define SC_VH_MAX_ARGS 12     /* recorded creation arguments (MPI_Isendrecv has 11) */
 
 enum {
 	SC_VOBJ_LIVE = 1,  /* the application holds it */
 	SC_VOBJ_FREED = 2, /* freed by the application, kept because a record names it */
+	/* requests: complete when a checkpoint drained, status in cut_status (upper-half/mpi) */
+	SC_VOBJ_CUTDONE = 4,
+	SC_VOBJ_STARTED = 8, /* a persistent request started at least once */
 };
 
 struct sc_vobj {
@@ -30,8 +35,11 @@ struct sc_vobj {
 	uint64_t args[SC_VH_MAX_ARGS];
 	struct sc_vobj *prev, *next; /* all objects but requests, in creation order */
 	struct sc_vobj *hnext;	     /* reverse (lower -> virtual) hash chain */
-	/* Per-communicator bookkeeping for the checkpoint quiesce/drain (later issue). */
-	uint64_t coll_count, p2p_sent, p2p_recvd;
+	uint16_t ownmask; /* bit i: args[i] points to a copy this record owns (freed with it) */
+	/* Communicators: their part in the checkpoint's cut (upper-half/mpi/cut.h). */
+	struct sc_comm_cut *cut;
+	/* Requests a checkpoint found complete: the status MPI gave (SC_VOBJ_CUTDONE). */
+	struct sc_abi_status cut_status;
 };
 
 extern uint64_t sc_vh_predef[SC_VH_PREDEF_MAX];
@@ -49,7 +57,9 @@ static inline uint64_t sc_vh_lower(const void *h)
 /* Loads the predefined table of a (new) lower half; rebuilds the reverse map. */
 void sc_vh_load_predef(void (*fill)(uint64_t *lower, uint32_t n));
 
-/* A new object for `lower` created by `fn` with `nargs` recorded arguments; returns the
+/* A new object for `lower` created by `fn` with `nargs` recorded arguments (refmask bits 0-15:
+ * arguments that are handles whose objects the record keeps alive; bits 16-31: arguments that
+ * are copies made by sc_vh_copy, which the record owns); returns the
  * application's handle: the kind's ABI NULL if the lower half returned its NULL. Never fails
  * (aborts with a message when out of memory: the handle would otherwise leak in MPI). */
 void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
@@ -82,5 +92,13 @@ uint64_t *sc_vh_arr_tmp(uint64_t *small, int nsmall, int n);
 
 /* Objects (not requests) in creation order, for replay and for tests. */
 struct sc_vobj *sc_vh_first(void);
+/* Calls fn for every live object of `kind` (not requests), in creation order, under the lock
+ * that creations take: the list cannot change meanwhile. */
+void sc_vh_foreach(uint32_t kind, void (*fn)(struct sc_vobj *o, void *arg), void *arg);
+/* A copy of n bytes at p that a creation record keeps (NULL p or n <= 0: NULL); recorded with
+ * bit i of the record's ownmask so it is freed with the record. Aborts when out of memory. */
+uint64_t sc_vh_copy(const void *p, long n);
+/* Forgets a request object without asking MPI (its lower request is gone or was replaced). */
+void sc_vh_req_drop(void *h);
 
 #endif

@@ -5,25 +5,108 @@ the FS base and call the lower half's table (design: wrappers/README.md)."""
 from mpilist import CONSTS, GENERATED, INT_OUT_KINDS, SMALL, ListError, len_expr
 
 
+RECORD_SKIP = ("handle_out", "request_array_complete", "status_out", "status_array_out",
+               "status_inout", "string_out", "handle_array_out", "enum_out", "rank_array_out")
+SCALAR_RECORD = ("value", "rank", "tag", "undefined", "thread_level", "errcode", "enum_in",
+                 "bits_in")
+POINTER_RECORD = ("buf", "ptr", "string_in", "callback", "handle_array_in", "rank_array_in",
+                  "weights")
+
+
+def recorded(p):
+    return p.kind not in RECORD_SKIP and p.kind not in INT_OUT_KINDS and \
+        (p.kind == "handle_in" or p.kind in SCALAR_RECORD or p.kind in POINTER_RECORD)
+
+
+def replayable_arg(p):
+    """Whether a restart can pass this recorded argument again: values and handles, pointers
+    whose address is what matters (buffers, callbacks), and arrays or strings the record
+    copied ({copy=N} elements, strings always)."""
+    if p.kind in ("handle_in", "buf", "callback", "string_in") or p.kind in SCALAR_RECORD:
+        return p.base != "double"
+    if p.kind == "ptr" and "opaque" in p.flags:
+        return True
+    return p.kind in ("ptr", "rank_array_in") and "copy" in p.opts
+
+
 def upper_record(f):
-    """Arguments kept in a created object's creation record (replayed at restart)."""
-    args, refs = [], []
+    """Arguments kept in a created object's creation record (replayed at restart), and the
+    refmask: bits 0-15 handles the record keeps alive, bits 16-31 copies it owns."""
+    args, refmask = [], 0
     for p in f.crossing:
-        if p.kind in ("handle_out", "request_array_complete", "status_out", "status_array_out",
-                      "status_inout", "string_out", "handle_array_out", "enum_out",
-                      "rank_array_out") or \
-                p.kind in INT_OUT_KINDS:
+        if not recorded(p):
             continue
+        i = len(args)
         if p.kind == "handle_in":
-            refs.append(len(args))
+            refmask |= 1 << i
             args.append(f"(uint64_t)(uintptr_t){p.name}")
-        elif p.kind in ("value", "rank", "tag", "undefined", "thread_level", "errcode",
-                        "enum_in", "bits_in"):
-            args.append(f"(uint64_t)(int64_t){p.name}" if p.base != "double" else f"0")
-        elif p.kind in ("buf", "ptr", "string_in", "callback", "handle_array_in",
-                        "rank_array_in", "weights"):
+        elif p.kind in SCALAR_RECORD:
+            args.append(f"(uint64_t)(int64_t){p.name}" if p.base != "double" else "0")
+        elif p.kind == "string_in":
+            refmask |= 1 << (16 + i)
+            args.append(f"sc_vh_copy({p.name}, {p.name} ? (long)strlen({p.name}) + 1 : 0)")
+        elif "copy" in p.opts and p.kind in ("ptr", "rank_array_in"):
+            refmask |= 1 << (16 + i)
+            args.append(f"sc_vh_copy({p.name}, (long)({p.opts['copy']}) * (long)sizeof(*{p.name}))")
+        else:
             args.append(f"(uint64_t)(uintptr_t){p.name}")
-    return args, refs
+    return args, refmask
+
+
+def replay_case(f):
+    """The restart's replay of an object f created: f called again with the recorded
+    arguments (handles translated to the new lower half's), or None when it cannot be."""
+    outs = [p for p in f.crossing if p.kind == "handle_out" and "existing" not in p.flags]
+    if len(outs) != 1 or f.via or f.poll or f.ret != "int" or "noreplay" in f.flags:
+        return None
+    args, i, decls = [], 0, []
+    for p in f.crossing:
+        if p.kind == "handle_out":
+            args.append("lower")
+        elif p.kind in INT_OUT_KINDS or p.kind == "enum_out":
+            decls.append(f"int d_{p.name};")
+            args.append(f"&d_{p.name}")
+        elif recorded(p):
+            if not replayable_arg(p):
+                return None
+            a = f"o->args[{i}]"
+            i += 1
+            if p.kind == "handle_in":
+                args.append(f"sc_vh_lower((const void *)(uintptr_t){a})")
+            elif p.kind in SCALAR_RECORD:
+                args.append(f"({p.lower_type()})(int64_t){a}")
+            else:
+                args.append(f"({p.lower_type()})(uintptr_t){a}")
+        else:
+            return None
+    o = [f"\tcase SC_FN_{f.name}: {{"]
+    o += [f"\t\t{d}" for d in decls]
+    o.append(f"\t\tint rc;")
+    o.append(f"\t\tSC_MPI_CALL(rc = tab->{f.short}({', '.join(args)}));")
+    o.append("\t\treturn rc;")
+    o.append("\t}")
+    return o
+
+
+def gen_replay(funcs):
+    o = ["/* Restart: calls the function that created o again, with its recorded arguments, and",
+         " * returns its result with the new lower handle in *lower; SC_MPI_E_UNIMPL when a",
+         " * record cannot be replayed (sc_mpi_replayable[fn] == 0). */",
+         "int sc_mpi_replay(const struct sc_mpi_table *tab, const struct sc_vobj *o, "
+         "uint64_t *lower)",
+         "{",
+         "\tswitch (o->fn) {"]
+    ok = []
+    for f in funcs:
+        c = replay_case(f)
+        if c:
+            o += c
+            ok.append(f.name)
+    o += ["\tdefault:", "\t\treturn SC_MPI_E_UNIMPL;", "\t}", "}", "",
+          "const unsigned char sc_mpi_replayable[SC_MPI_NFUNCS] = {"]
+    o += [f"\t[SC_FN_{n}] = 1," for n in ok]
+    o += ["};", ""]
+    return o
 
 
 def upper_func(f):
@@ -92,25 +175,49 @@ def upper_func(f):
     if f.via:
         pre.append("\tuint64_t sc_pend = 0;")
         args.append("&sc_pend")
-    o += pre
+    # The drained messages, the counters and the gates come before any lower handle is read:
+    # a thread may park at a gate through a checkpoint and a restart (new lower handles).
     c = f.comm_param()
+    hooks_at = len(o)
+    if "drained" in f.flags:
+        # Messages a checkpoint drained come before anything MPI still holds (drain_serve.c).
+        names = ", ".join(p.name for p in f.params)
+        o.append("\tif (__builtin_expect(sc_mpi_ndrained != 0, 0)) {")
+        o.append(f"\t\tint d = sc_mpi_drained_{f.short}({names});")
+        o.append("\t\tif (d != SC_MPI_PENDING) {")
+        o.append("\t\t\tsc_mpi_leave();")
+        o.append("\t\t\treturn d;")
+        o.append("\t\t}")
+        o.append("\t}")
+    # The checkpoint's counters move inside the call's window (between sc_mpi_begin and
+    # sc_mpi_leave), before the lower half is entered: a cut sees a call either not begun or
+    # counted (upper-half/mpi/cut.c).
+    persistent_init = f.name.endswith("_init")
     if "collective" in f.flags and c:
-        o.append(f"\tSC_HOOK_COLLECTIVE(SC_FN_{f.name}, {c.name});")
-    if "p2p_send" in f.flags and c:
-        o.append(f"\tSC_HOOK_P2P_SEND(SC_FN_{f.name}, {c.name});")
-    sync_comm = None
-    if "sync" in f.flags:
-        if not c:
-            raise ListError(f"{f.where}: {f.name}: 'sync' needs a communicator parameter")
-        sync_comm = f"l_{c.name}"
+        o.append(f"\tsc_mpi_count_coll({c.name});")
+    if "p2p_send" in f.flags and c and not persistent_init:
+        dest = next(p for p in f.params if p.kind == "rank" and p.name == "dest")
+        o.append(f"\tsc_mpi_count_send({c.name}, {dest.name});")
+    if "p2p_recv" in f.flags and c and not persistent_init:
+        src = next(p for p in f.params if p.kind == "rank" and p.name == "source")
+        o.append(f"\tsc_mpi_count_recv({src.name});")
+    if "start" in f.flags:
+        rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
+        if rq.kind == "handle_complete":
+            o.append(f"\tsc_mpi_count_start(*{rq.name});")
+        else:
+            o.append(f"\tfor (int i = 0; i < {len_expr(rq, f, 'upper')}; i++)")
+            o.append(f"\t\tsc_mpi_count_start({rq.name}[i]);")
     if "finalize" in f.flags:
         # MPI_Finalize is collective over MPI_COMM_WORLD: a rank that arrives early waits in
-        # slices here, where a checkpoint can park it, not inside the lower half's finalize.
-        sync_comm = "sc_vh_lower(MPI_COMM_WORLD)"
-    if sync_comm:
-        o.append(f"\tint src = sc_mpi_sync(SC_FN_{f.name}, {sync_comm});")
+        # slices on a counted MPI_Ibarrier, where a checkpoint can park it, not inside the lower
+        # half's finalize.
+        o.append(f"\tint src = sc_mpi_sync(SC_FN_{f.name});")
         o.append("\tif (src)")
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
+    if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
+        o.append("\ttab = sc_mpi_tab;")
+    o += pre
     call = f"tab->{f.short}({', '.join(args)})"
     o.append(f"\t{f.ret} rc;")
     if f.poll:
@@ -118,17 +225,34 @@ def upper_func(f):
         o.append(f"\t\tSC_MPI_CALL(rc = {call});")
         o.append(f"\t}} while (__builtin_expect(rc == SC_MPI_PENDING, 0) && "
                  f"sc_mpi_slice_done(SC_FN_{f.name}));")
+        # Parked through a restart: nothing completed yet, so the call starts over with the
+        # new lower half's handles.
+        o.append("\tif (__builtin_expect(rc == SC_MPI_PENDING, 0)) {")
+        for p in f.crossing:
+            if p.kind in ("handle_array_in", "request_array_complete", "handle_array_out"):
+                o.append(f"\t\tsc_vh_arr_done(s_{p.name}, l_{p.name});")
+        o.append("\t\tsc_mpi_leave();")
+        o.append(f"\t\treturn PMPI_{f.short}({', '.join(p.name for p in f.params)});")
+        o.append("\t}")
     else:
         o.append(f"\tSC_MPI_CALL(rc = {call});")
     if f.via:
         st = f.status_param()
         sarg = f"(struct sc_abi_status *){st.name}" if st else "NULL"
+        rec, _ = upper_record(f)
+        recarr = "(const uint64_t[]){" + ", ".join(rec) + "}" if rec else "NULL"
+        # The slow path waits on a request object recording the nonblocking call, so that a
+        # checkpoint can drain it and a restart can post it again.
         o.append("\tif (__builtin_expect(sc_pend != 0, 0))")
-        o.append(f"\t\trc = sc_mpi_finish(SC_FN_{f.name}, &sc_pend, {sarg});")
-    if "p2p_recv" in f.flags and c and f.via:
-        o.append(f"\tSC_HOOK_P2P_RECV(SC_FN_{f.name}, {c.name});")
+        o.append(f"\t\trc = sc_mpi_finish(SC_FN_{f.name}, SC_FN_{f.via}, sc_pend, {sarg}, "
+                 f"{len(rec)}, {recarr});")
+    if "p2p_match" in f.flags:
+        msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
+        o.append(f"\tif (rc == 0)")
+        o.append(f"\t\tsc_mpi_count_match(l_{msg.name});")
     o += cleanup
     if f.ret == "double":
+        o.append("\tsc_mpi_leave();")
         o.append("\treturn rc;")
         o.append("}")
         return o
@@ -136,10 +260,9 @@ def upper_func(f):
     o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, rc);")
     o += post
     if outs:
-        rec, refs = upper_record(f)
+        rec, refmask = upper_record(f)
         if len(rec) > 12:  # SC_VH_MAX_ARGS
             raise ListError(f"{f.where}: {f.name}: more than 12 recorded arguments")
-        refmask = sum(1 << r for r in refs)
         recarr = "(const uint64_t[]){" + ", ".join(rec) + "}" if rec else "NULL"
         for p in outs:
             kind = f"SC_VK_{p.hkind.upper()}"
@@ -152,10 +275,15 @@ def upper_func(f):
             else:
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_new({kind}, l_{p.name}, "
                          f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")
+    for p in outs:
+        if p.hkind == "comm" and "existing" not in p.flags:
+            parent = c.name if c else "MPI_COMM_NULL"
+            o.append(f"\tsc_mpi_comm_created(*{p.name}, {parent}, SC_FN_{f.name});")
     if "init" in f.flags:
         o.append("\tsc_mpi_after_init();")
     if "finalize" in f.flags:
         o.append("\tsc_mpi_after_finalize();")
+    o.append("\tsc_mpi_leave();")
     o.append("\treturn 0;")
     o.append("}")
     return o
@@ -166,7 +294,8 @@ def gen_upper(handles, errclasses, funcs, digest):
          " * interface). Each translates virtual handles, switches to the thread's lower-half TLS,",
          " * calls the lower half's table and converts the results.",
          f" * {GENERATED} */",
-         "#include <stddef.h>", "#include <stdint.h>", "", "#include <mpi.h>", "",
+         "#include <stddef.h>", "#include <stdint.h>", "#include <string.h>", "",
+         "#include <mpi.h>", "",
          '#include "mpi_crossing.h"', "",
          "/* The list's ABI values must be those of the mpi.h applications compile against. */"]
     for kind, name, value in handles:
@@ -187,6 +316,12 @@ def gen_upper(handles, errclasses, funcs, digest):
     for kind, name, value in handles:
         o.append(f"\t[{value:#x}] = SC_VK_{kind.upper()} + 1, /* {name} */")
     o.append("};")
+    o.append("")
+    o += gen_replay(funcs)
+    for f in funcs:
+        if "drained" in f.flags:
+            ps = ", ".join(p.decl() for p in f.params)
+            o.append(f"int sc_mpi_drained_{f.short}({ps});")
     o.append("")
     for f in funcs:
         o += upper_func(f)

@@ -353,6 +353,7 @@ void sc_lh_mpi_prepare(struct sc_lh_info *info)
 	info->mpi_tls_service = (uint64_t)(uintptr_t)&tls_svc;
 	info->mpi_tls_upper_off = (int64_t)((uintptr_t)&lh_upper_fs - (uintptr_t)fs);
 	info->mpi_instance = inst | 1;
+	info->fd_tracking = 1; /* MPI opens descriptors too: trap.c tracks the application's */
 
 	pthread_attr_t attr;
 	pthread_t t;

@@ -1,0 +1,204 @@
+/* A communication-heavy MPI program for checkpoint tests: every step mixes a ring of Isend/Irecv
+ * posted a step ahead (receives outstanding across steps and across checkpoints), MPI_ANY_SOURCE
+ * receives, a rendezvous-sized message, a derived datatype, Alltoallv, a nonblocking Iallreduce
+ * completed one step later, and collectives on a split, a duplicated and a Cartesian
+ * communicator. Every received value is checked (MPI_Abort on a wrong one) and folded into a
+ * digest; rank 0 prints one line per step and the final digest, so a restarted run must print
+ * exactly what an uninterrupted one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int rank;
+#include "mpi_check.h"
+
+#define BIG (512 * 1024) /* ints: 2 MiB, beyond every eager limit */
+#define VEC 64
+
+static uint64_t digest = 1469598103934665603ull;
+
+static void fold(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		digest = (digest ^ b[i]) * 1099511628211ull;
+}
+
+static int value(int step, int from, int i)
+{
+	return step * 1000003 + from * 7919 + i;
+}
+
+int main(int argc, char **argv)
+{
+	int size, steps = argc > 1 ? atoi(argv[1]) : 20;
+	long pause_us = argc > 2 ? atol(argv[2]) : 0;
+	OK(MPI_Init(&argc, &argv));
+	OK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+	OK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+	int right = (rank + 1) % size, left = (rank + size - 1) % size;
+
+	MPI_Comm half, dup, cart;
+	OK(MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half));
+	OK(MPI_Comm_dup(MPI_COMM_WORLD, &dup));
+	int dims[1] = {size}, periods[1] = {1};
+	OK(MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &cart));
+	MPI_Datatype every_other;
+	OK(MPI_Type_vector(VEC, 1, 2, MPI_INT, &every_other));
+	OK(MPI_Type_commit(&every_other));
+	int half_rank, half_size;
+	OK(MPI_Comm_rank(half, &half_rank));
+	OK(MPI_Comm_size(half, &half_size));
+
+	int *big = malloc(sizeof(int) * BIG), *bigin = malloc(sizeof(int) * BIG);
+	int *sendv = malloc(sizeof(int) * (size_t)size * 8),
+	    *recvv = malloc(sizeof(int) * (size_t)size * 8);
+	int *scnt = malloc(sizeof(int) * (size_t)size), *sdsp = malloc(sizeof(int) * (size_t)size);
+	int *rcnt = malloc(sizeof(int) * (size_t)size), *rdsp = malloc(sizeof(int) * (size_t)size);
+	CHECK(big && bigin && sendv && recvv && scnt && sdsp && rcnt && rdsp);
+
+	/* the ring: the receive for step s is posted during step s-1 */
+	int ring_in[2][4];
+	MPI_Request ring_req;
+	OK(MPI_Irecv(ring_in[0], 4, MPI_INT, left, 0, MPI_COMM_WORLD, &ring_req));
+	long long iar_in = 0, iar_out = 0;
+	MPI_Request iar_req = MPI_REQUEST_NULL;
+
+	for (int step = 0; step < steps; step++) {
+		/* ring, received by the Irecv of the previous step */
+		int out[4] = {value(step, rank, 0), value(step, rank, 1), value(step, rank, 2),
+			      step};
+		MPI_Request sreq;
+		OK(MPI_Isend(out, 4, MPI_INT, right, 0, MPI_COMM_WORLD, &sreq));
+		MPI_Status st;
+		OK(MPI_Wait(&ring_req, &st));
+		CHECK(st.MPI_SOURCE == left && st.MPI_TAG == 0);
+		int *in = ring_in[step % 2];
+		for (int i = 0; i < 3; i++)
+			CHECK(in[i] == value(step, left, i));
+		CHECK(in[3] == step);
+		fold(in, sizeof(int) * 4);
+		if (step + 1 < steps)
+			OK(MPI_Irecv(ring_in[(step + 1) % 2], 4, MPI_INT, left, 0, MPI_COMM_WORLD,
+				     &ring_req));
+		OK(MPI_Wait(&sreq, MPI_STATUS_IGNORE));
+
+		/* every rank sends one tagged message to rank 0, received with MPI_ANY_SOURCE */
+		int token[2] = {rank, value(step, rank, 5)};
+		if (rank != 0) {
+			OK(MPI_Send(token, 2, MPI_INT, 0, 100 + step % 3, dup));
+		} else {
+			int seen = 0;
+			for (int k = 1; k < size; k++) {
+				int t[2];
+				OK(MPI_Recv(t, 2, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, dup, &st));
+				CHECK(st.MPI_TAG == 100 + step % 3 && st.MPI_SOURCE == t[0]);
+				CHECK(t[1] == value(step, t[0], 5));
+				seen += t[0];
+			}
+			CHECK(seen == size * (size - 1) / 2);
+			fold(&seen, sizeof seen);
+		}
+
+		/* a rendezvous-sized message between pairs, every third step */
+		if (step % 3 == 0 && size > 1) {
+			int peer = rank ^ 1;
+			if (peer < size) {
+				for (int i = 0; i < BIG; i++)
+					big[i] = value(step, rank, i);
+				MPI_Request r[2];
+				OK(MPI_Irecv(bigin, BIG, MPI_INT, peer, 7, MPI_COMM_WORLD, &r[0]));
+				OK(MPI_Isend(big, BIG, MPI_INT, peer, 7, MPI_COMM_WORLD, &r[1]));
+				MPI_Status sts[2];
+				OK(MPI_Waitall(2, r, sts));
+				for (int i = 0; i < BIG; i += 4099)
+					CHECK(bigin[i] == value(step, peer, i));
+				fold(&bigin[BIG - 1], sizeof(int));
+			}
+		}
+
+		/* a strided datatype around the Cartesian ring */
+		int vec[2 * VEC], got[VEC];
+		for (int i = 0; i < 2 * VEC; i++)
+			vec[i] = value(step, rank, i);
+		int src, dst;
+		OK(MPI_Cart_shift(cart, 0, 1, &src, &dst));
+		OK(MPI_Sendrecv(vec, 1, every_other, dst, 3, got, VEC, MPI_INT, src, 3, cart, &st));
+		for (int i = 0; i < VEC; i++)
+			CHECK(got[i] == value(step, src, 2 * i));
+		fold(got, sizeof got);
+
+		/* Alltoallv with counts that change every step */
+		int total = 0;
+		for (int p = 0; p < size; p++) {
+			scnt[p] = 1 + (step + p + rank) % 8;
+			rcnt[p] = 1 + (step + p + rank) % 8;
+			sdsp[p] = p * 8;
+			rdsp[p] = p * 8;
+			for (int i = 0; i < scnt[p]; i++)
+				sendv[p * 8 + i] = value(step, rank, p * 8 + i);
+		}
+		OK(MPI_Alltoallv(sendv, scnt, sdsp, MPI_INT, recvv, rcnt, rdsp, MPI_INT,
+				 MPI_COMM_WORLD));
+		for (int p = 0; p < size; p++)
+			for (int i = 0; i < rcnt[p]; i++, total++)
+				CHECK(recvv[p * 8 + i] == value(step, p, rank * 8 + i));
+		fold(&total, sizeof total);
+
+		/* the previous step's Iallreduce completes now; a new one starts */
+		if (iar_req != MPI_REQUEST_NULL) {
+			OK(MPI_Wait(&iar_req, MPI_STATUS_IGNORE));
+			CHECK(iar_in ==
+			      (long long)(step - 1) * size + (long long)size * (size - 1) / 2);
+			fold(&iar_in, sizeof iar_in);
+		}
+		iar_out = (long long)step + rank;
+		OK(MPI_Iallreduce(&iar_out, &iar_in, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD,
+				  &iar_req));
+
+		/* collectives on the split and the duplicate */
+		int root_val = half_rank == 0 ? value(step, rank, 9) : -1;
+		OK(MPI_Bcast(&root_val, 1, MPI_INT, 0, half));
+		CHECK(root_val == value(step, rank % 2, 9));
+		long long sum = 0, mine = (long long)step * rank;
+		OK(MPI_Allreduce(&mine, &sum, 1, MPI_LONG_LONG, MPI_SUM, dup));
+		CHECK(sum == (long long)step * size * (size - 1) / 2);
+		fold(&sum, sizeof sum);
+		OK(MPI_Barrier(half));
+
+		if (rank == 0) {
+			printf("step %d digest %016llx\n", step, (unsigned long long)digest);
+			fflush(stdout);
+		}
+		if (pause_us)
+			usleep((useconds_t)pause_us);
+	}
+	if (iar_req != MPI_REQUEST_NULL)
+		OK(MPI_Wait(&iar_req, MPI_STATUS_IGNORE));
+	uint64_t all[64] = {0};
+	CHECK(size <= 64);
+	OK(MPI_Gather(&digest, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));
+	if (rank == 0) {
+		for (int p = 0; p < size; p++)
+			fold(&all[p], sizeof all[p]);
+		printf("PASS %d ranks, %d steps, digest %016llx\n", size, steps,
+		       (unsigned long long)digest);
+	}
+	OK(MPI_Type_free(&every_other));
+	OK(MPI_Comm_free(&cart));
+	OK(MPI_Comm_free(&dup));
+	OK(MPI_Comm_free(&half));
+	free(big);
+	free(bigin);
+	free(sendv);
+	free(recvv);
+	free(scnt);
+	free(sdsp);
+	free(rcnt);
+	free(rdsp);
+	OK(MPI_Finalize());
+	return 0;
+}

@@ -1,0 +1,19 @@
+/* What the checkpoint thread of libsplitckpt asks of the MPI layer (libsplitckpt_mpi), which
+ * registers it from its constructor when a program links MPI. Each call returns 0, or -1 with a
+ * message in err; text arguments are the coordinator's phase texts (upper-half/mpi/cut.h). */
+#ifndef SPLITCKPT_CKPT_MPI_H
+#define SPLITCKPT_CKPT_MPI_H
+
+#include <stddef.h>
+
+struct sc_mpi_ckpt_ops {
+	int (*quiesce)(const char *targets, char *out, size_t outlen, char *err, size_t errlen);
+	int (*drain)(char *err, size_t errlen);
+	void (*resume)(void);
+	int (*restart)(char *err, size_t errlen);
+};
+
+/* Defined in libsplitckpt; weak in libsplitckpt_mpi, which also runs without it. */
+void sc_ckpt_register_mpi(const struct sc_mpi_ckpt_ops *ops);
+
+#endif

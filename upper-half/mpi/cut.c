@@ -1,0 +1,480 @@
+/* The collective clock and the quiesce of a checkpoint (MANA's "collective clock", see
+ * ../shared/reference/mpi-cr-lessons.md): every communicator counts the collectives begun on it;
+ * at a checkpoint the ranks report their counts through the coordinator, which sends back the
+ * per-communicator maximum as a target; ranks behind run on (point-to-point included) until they
+ * reach it, and no collective starts beyond it, so no rank is left inside a collective. Also the
+ * registry of threads that call MPI and the gate where they wait while a checkpoint holds MPI. */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ckpt_mpi.h"
+#include "../mpi_crossing.h"
+
+volatile int sc_mpi_ckpt_pending;
+struct sc_comm_cut sc_cut_world, sc_cut_self;
+uint64_t *sc_mpi_sent;
+uint64_t sc_mpi_recv_started;
+int sc_mpi_multi;
+uint64_t sc_mpi_private_comm, sc_mpi_world_group;
+int sc_mpi_world_rank, sc_mpi_world_size, sc_mpi_thread_level;
+int sc_mpi_initialized, sc_mpi_finalized;
+
+/* Bumped (and futex-woken) whenever the state or the targets change: the gates wait on it. */
+static uint32_t cut_seq;
+static int targets_known;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sc_mpi_thread *threads;
+static pthread_key_t reg_key;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+
+/* ---- threads --------------------------------------------------------------------------- */
+
+static void unregister(void *arg)
+{
+	struct sc_mpi_thread *t = arg;
+	pthread_mutex_lock(&reg_lock);
+	for (struct sc_mpi_thread **p = &threads; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	t->registered = 0;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&reg_key, unregister);
+}
+
+void sc_cut_register_thread(void)
+{
+	if (sc_mpi_thr.registered)
+		return;
+	/* The TLS block goes away with the thread: the key's destructor unlinks it first. */
+	pthread_once(&reg_once, make_key);
+	pthread_setspecific(reg_key, &sc_mpi_thr);
+	pthread_mutex_lock(&reg_lock);
+	sc_mpi_thr.next = threads;
+	threads = &sc_mpi_thr;
+	sc_mpi_thr.registered = 1;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void pause_briefly(void)
+{
+	struct timespec ts = {0, 100000};
+	nanosleep(&ts, NULL);
+}
+
+void sc_cut_wait_threads(int drain)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (struct sc_mpi_thread *t = threads; t; t = t->next) {
+		if (t == &sc_mpi_thr)
+			continue;
+		/* Quiesce: past stage 1 its counters are final. Drain: out of every MPI call. */
+		while (drain ? t->stage != 0 : t->stage == 1)
+			pause_briefly();
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Every thread sees the new state before its next load of it, or has shown its stage to us:
+ * the slow side of the wrappers' compiler-barrier-only fast path. */
+static int state_barrier(char *err, size_t errlen)
+{
+	static int registered;
+	if (!registered &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+		registered = 1;
+	if (registered && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return 0;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+		return 0;
+	snprintf(err, errlen, "membarrier(2) is not available: cannot stop MPI calls safely");
+	return -1;
+}
+
+static void set_state(int state)
+{
+	sc_mpi_ckpt_pending = state;
+	__atomic_add_fetch(&cut_seq, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &cut_seq, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+/* Waits for the next change of state or targets (or 50 ms). */
+static void wait_change(uint32_t seen)
+{
+	struct timespec ts = {0, 50000000};
+	syscall(SYS_futex, &cut_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+void sc_mpi_gate(void)
+{
+	if (sc_mpi_thr.cut_thread)
+		return;
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
+		sc_mpi_thr.stage = 0;
+		if (sc_mpi_ckpt_pending >= SC_CUT_DRAIN)
+			wait_change(seen);
+		sc_mpi_thr.stage = 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (sc_mpi_ckpt_pending < SC_CUT_DRAIN)
+			break;
+	}
+	/* Parked through a restart: this thread's lower TLS is the old instance's. */
+	if (sc_mpi_thr.instance != sc_mpi_info->mpi_instance)
+		sc_mpi_bind();
+}
+
+void sc_mpi_coll_gate(struct sc_comm_cut *c)
+{
+	if (sc_mpi_thr.cut_thread)
+		return;
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
+		int state = sc_mpi_ckpt_pending;
+		if (state == SC_CUT_NONE ||
+		    (state == SC_CUT_QUIESCE && targets_known && c->coll < c->target))
+			return;
+		if (state >= SC_CUT_DRAIN) {
+			sc_mpi_gate();
+			continue;
+		}
+		sc_mpi_thr.stage = 0;
+		wait_change(seen);
+		sc_mpi_thr.stage = 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+}
+
+/* ---- counting ------------------------------------------------------------------------- */
+
+void sc_mpi_count_match(uint64_t lower_message)
+{
+	if (lower_message != sc_vh_predef[0x128] /* MPI_MESSAGE_NULL */ &&
+	    lower_message != sc_vh_predef[0x129] /* MPI_MESSAGE_NO_PROC */)
+		sc_cut_add(&sc_mpi_recv_started);
+}
+
+void sc_mpi_count_start(void *request)
+{
+	if ((uintptr_t)request < SC_VH_PREDEF_MAX)
+		return;
+	struct sc_vobj *o = request;
+	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
+	/* records: buf, count, datatype, dest/source, tag, comm */
+	const void *comm = (const void *)(uintptr_t)o->args[5];
+	int peer = (int)(int64_t)o->args[3];
+	switch (o->fn) {
+	case SC_FN_MPI_Send_init:
+	case SC_FN_MPI_Ssend_init:
+	case SC_FN_MPI_Bsend_init:
+	case SC_FN_MPI_Rsend_init:
+		sc_mpi_count_send(comm, peer);
+		break;
+	case SC_FN_MPI_Recv_init:
+		sc_mpi_count_recv(peer);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- communicators -------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+static int32_t *translate(uint64_t group, int n)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	int *in = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+	int32_t *out = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+	int rc = -1;
+	if (in && out) {
+		for (int i = 0; i < n; i++)
+			in[i] = i;
+		SC_MPI_CALL(rc = tab->Group_translate_ranks(group, n, in, sc_mpi_world_group, out));
+	}
+	free(in);
+	if (rc != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	int inter = 0, rc;
+	uint64_t g = 0, rg = 0;
+	SC_MPI_CALL(rc = tab->Comm_test_inter(lower, &inter));
+	if (rc == 0)
+		SC_MPI_CALL(rc = tab->Comm_group(lower, &g));
+	if (rc == 0)
+		SC_MPI_CALL(rc = tab->Group_size(g, &c->size));
+	if (rc == 0 && inter) {
+		SC_MPI_CALL(rc = tab->Comm_remote_group(lower, &rg));
+		if (rc == 0)
+			SC_MPI_CALL(rc = tab->Group_size(rg, &c->rsize));
+	}
+	if (rc != 0)
+		return -1;
+	free(c->world);
+	if (c->rworld != c->world)
+		free(c->rworld);
+	c->world = translate(g, c->size);
+	c->rworld = inter ? translate(rg, c->rsize) : c->world;
+	if (!inter)
+		c->rsize = c->size;
+	SC_MPI_CALL(tab->Group_free(&g));
+	if (inter)
+		SC_MPI_CALL(tab->Group_free(&rg));
+	return c->world && c->rworld ? 0 : -1;
+}
+
+void sc_mpi_comm_created(void *comm, const void *parent, int fn)
+{
+	if ((uintptr_t)comm < SC_VH_PREDEF_MAX)
+		return;
+	struct sc_vobj *o = comm;
+	struct sc_comm_cut *c = calloc(1, sizeof *c);
+	if (!c || sc_cut_comm_tables(c, o->lower)) {
+		static const char m[] = "splitckpt: cannot describe a new communicator for "
+					"checkpoints (out of memory?)\n";
+		(void)!write(2, m, sizeof m - 1);
+		abort();
+	}
+	uint64_t h = mix(0x53434b50ull, (uint64_t)fn);
+	if (fn == SC_FN_MPI_Intercomm_create) {
+		/* The two groups have different parents; both know both leaders. */
+		int a = c->world[0], b = c->rworld[0];
+		h = mix(mix(h, (uint64_t)(a < b ? a : b)), (uint64_t)(a < b ? b : a));
+	} else {
+		const struct sc_comm_cut *p = sc_comm_cut_of(parent);
+		h = mix(mix(h, p ? p->id : 0), p ? p->coll : 0);
+		h = mix(mix(h, (uint64_t)c->world[0]), (uint64_t)c->rworld[0]);
+	}
+	c->id = h;
+	c->target = sc_cut_target_of(h);
+	o->cut = c;
+}
+
+/* ---- MPI_Init ------------------------------------------------------------------------- */
+
+void sc_cut_after_init(void)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	uint64_t world = sc_vh_lower((const void *)(uintptr_t)SC_ABI_COMM_WORLD_VH);
+	uint64_t self = sc_vh_lower((const void *)(uintptr_t)0x102);
+	int rc = 0;
+	SC_MPI_CALL(rc |= tab->Comm_rank(world, &sc_mpi_world_rank));
+	SC_MPI_CALL(rc |= tab->Comm_size(world, &sc_mpi_world_size));
+	SC_MPI_CALL(rc |= tab->Query_thread(&sc_mpi_thread_level));
+	SC_MPI_CALL(rc |= tab->Comm_group(world, &sc_mpi_world_group));
+	SC_MPI_CALL(rc |= tab->Comm_dup(world, &sc_mpi_private_comm));
+	if (rc || sc_cut_comm_tables(&sc_cut_world, world) ||
+	    sc_cut_comm_tables(&sc_cut_self, self)) {
+		static const char m[] = "splitckpt: cannot set up MPI checkpoints\n";
+		(void)!write(2, m, sizeof m - 1);
+		abort();
+	}
+	sc_mpi_multi = sc_mpi_thread_level == 4096; /* MPI_THREAD_MULTIPLE */
+	sc_cut_world.id = 0x101;
+	sc_cut_self.id = mix(0x102, (uint64_t)sc_mpi_world_rank); /* one member: its own */
+	if (!sc_mpi_sent) {
+		sc_mpi_sent = calloc((size_t)sc_mpi_world_size, sizeof *sc_mpi_sent);
+		if (!sc_mpi_sent)
+			abort();
+	}
+	sc_mpi_initialized = 1;
+}
+
+/* ---- the quiesce -------------------------------------------------------------------------- */
+
+#define MAX_TARGETS 1024
+static struct target {
+	uint64_t id, count;
+} targets[MAX_TARGETS];
+static size_t ntargets;
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct target *)a)->id, y = ((const struct target *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+uint64_t sc_cut_target_of(uint64_t id)
+{
+	if (!targets_known)
+		return 0;
+	struct target key = {.id = id};
+	const struct target *t = bsearch(&key, targets, ntargets, sizeof *t, by_id);
+	return t ? t->count : 0;
+}
+
+struct report {
+	char *out;
+	size_t len, cap;
+	int overflow;
+};
+
+static void report_comm(const struct sc_comm_cut *c, struct report *r)
+{
+	int n = snprintf(r->out + r->len, r->cap - r->len, "%llx %llx\n", (unsigned long long)c->id,
+			 (unsigned long long)c->coll);
+	if (n < 0 || (size_t)n >= r->cap - r->len)
+		r->overflow = 1;
+	else
+		r->len += (size_t)n;
+}
+
+static void report_obj(struct sc_vobj *o, void *arg)
+{
+	if (o->cut)
+		report_comm(o->cut, arg);
+}
+
+static void set_target(struct sc_comm_cut *c)
+{
+	c->target = sc_cut_target_of(c->id);
+}
+
+static void set_target_obj(struct sc_vobj *o, void *arg)
+{
+	(void)arg;
+	if (o->cut)
+		set_target(o->cut);
+}
+
+static void behind_obj(struct sc_vobj *o, void *arg)
+{
+	if (o->cut && o->cut->coll < o->cut->target)
+		*(int *)arg = 1;
+}
+
+static int behind(void)
+{
+	int b = sc_cut_world.coll < sc_cut_world.target || sc_cut_self.coll < sc_cut_self.target;
+	sc_vh_foreach(SC_VK_COMM, behind_obj, &b);
+	return b;
+}
+
+static int parse_targets(const char *text, char *err, size_t errlen)
+{
+	ntargets = 0;
+	for (const char *p = text; *p;) {
+		char *end;
+		unsigned long long id = strtoull(p, &end, 16);
+		if (end == p || *end != ' ')
+			goto bad;
+		p = end + 1;
+		unsigned long long n = strtoull(p, &end, 16);
+		if (end == p || (*end != '\n' && *end))
+			goto bad;
+		if (ntargets == MAX_TARGETS) {
+			snprintf(err, errlen, "more than %d communicators in the cut", MAX_TARGETS);
+			return -1;
+		}
+		targets[ntargets++] = (struct target){id, n};
+		p = *end ? end + 1 : end;
+	}
+	qsort(targets, ntargets, sizeof *targets, by_id);
+	return 0;
+bad:
+	snprintf(err, errlen, "malformed collective targets from the coordinator");
+	return -1;
+}
+
+int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t errlen)
+{
+	out[0] = '\0';
+	if (!sc_mpi_initialized || sc_mpi_finalized)
+		return 0;
+	if (!text[0]) { /* the first round: stop collectives, then read the clocks */
+		targets_known = 0;
+		set_state(SC_CUT_QUIESCE);
+		if (state_barrier(err, errlen))
+			return -1;
+	} else {
+		if (parse_targets(text, err, errlen))
+			return -1;
+		targets_known = 1;
+		set_target(&sc_cut_world);
+		set_target(&sc_cut_self);
+		sc_vh_foreach(SC_VK_COMM, set_target_obj, NULL);
+		set_state(SC_CUT_QUIESCE); /* wakes the gates: targets are known */
+		/* The application runs on until it reaches every target. */
+		while (behind())
+			pause_briefly();
+	}
+	sc_cut_wait_threads(0);
+	struct report r = {.out = out, .cap = outlen};
+	report_comm(&sc_cut_world, &r);
+	report_comm(&sc_cut_self, &r);
+	sc_vh_foreach(SC_VK_COMM, report_obj, &r);
+	if (r.overflow) {
+		snprintf(err, errlen,
+			 "too many communicators for one checkpoint message (%zu bytes of clocks)",
+			 outlen);
+		return -1;
+	}
+	return 0;
+}
+
+void sc_cut_resume(void)
+{
+	targets_known = 0;
+	set_state(SC_CUT_NONE);
+}
+
+const struct sc_mpi_table *sc_cut_table(void)
+{
+	sc_mpi_thr.cut_thread = 1;
+	if (sc_mpi_thr.instance != sc_mpi_info->mpi_instance)
+		sc_mpi_bind();
+	return sc_mpi_tab;
+}
+
+/* Where the cut starts: states are set by the checkpoint thread only. */
+int sc_cut_hold(char *err, size_t errlen)
+{
+	set_state(SC_CUT_DRAIN);
+	if (state_barrier(err, errlen))
+		return -1;
+	sc_cut_wait_threads(1);
+	return 0;
+}
+
+static const struct sc_mpi_ckpt_ops ops = {
+    .quiesce = sc_cut_quiesce,
+    .drain = sc_cut_drain,
+    .resume = sc_cut_resume,
+    .restart = sc_cut_restart,
+};
+
+__attribute__((weak)) void sc_ckpt_register_mpi(const struct sc_mpi_ckpt_ops *o);
+
+__attribute__((constructor)) static void register_ops(void)
+{
+	if (sc_ckpt_register_mpi)
+		sc_ckpt_register_mpi(&ops);
+}

@@ -1,0 +1,125 @@
+/* The consistent cut of an MPI job, as the wrappers see it: per-communicator collective clocks,
+ * the point-to-point counters the drain balances, and the entry points the checkpoint thread
+ * calls (through struct sc_mpi_ckpt_ops). cut.c owns the clock and the quiesce, drain.c the
+ * drain, drain_serve.c the drained messages, replay.c the restart of MPI. */
+#ifndef SPLITCKPT_MPI_CUT_H
+#define SPLITCKPT_MPI_CUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../vhandle.h"
+
+/* A communicator's part in the cut. `id` is the same on every member: derived from the parent's
+ * id and collective count at the (collective) creation, the creating function and the world
+ * ranks of the new group leaders, so ranks can compare clocks through the coordinator. */
+struct sc_comm_cut {
+	uint64_t id;
+	uint64_t coll;	 /* collectives begun on this communicator */
+	uint64_t target; /* during a quiesce: the count every member must reach */
+	int size, rsize; /* local and remote group sizes (equal for intracommunicators) */
+	int32_t *world;	 /* local group rank -> MPI_COMM_WORLD rank */
+	int32_t *rworld; /* remote group rank -> world rank (== world for intracommunicators) */
+};
+
+extern struct sc_comm_cut sc_cut_world, sc_cut_self;
+extern uint64_t *sc_mpi_sent;		  /* messages sent to each world rank since MPI_Init */
+extern uint64_t sc_mpi_recv_started;	  /* receives begun (or messages matched by mprobe) */
+extern int sc_mpi_multi;		  /* MPI_THREAD_MULTIPLE: counters move atomically */
+extern volatile uint64_t sc_mpi_ndrained; /* drained messages not yet received */
+
+#define SC_ABI_COMM_WORLD_VH 0x101
+#define SC_ABI_PROC_NULL_RANK (-3)
+
+static inline struct sc_comm_cut *sc_comm_cut_of(const void *comm)
+{
+	uintptr_t v = (uintptr_t)comm;
+	if (v == SC_ABI_COMM_WORLD_VH)
+		return &sc_cut_world;
+	if (v < SC_VH_PREDEF_MAX)
+		return &sc_cut_self; /* MPI_COMM_SELF; MPI rejects MPI_COMM_NULL itself */
+	return ((struct sc_vobj *)v)->cut;
+}
+
+static inline void sc_cut_add(uint64_t *counter)
+{
+	if (__builtin_expect(sc_mpi_multi, 0))
+		__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	else
+		++*counter;
+}
+
+/* A collective begins on comm: waits at the gate while a quiesce holds this communicator at its
+ * target, then counts it. */
+void sc_mpi_coll_gate(struct sc_comm_cut *c);
+static inline void sc_mpi_count_coll(const void *comm)
+{
+	struct sc_comm_cut *c = sc_comm_cut_of(comm);
+	if (__builtin_expect(!c, 0))
+		return;
+	if (__builtin_expect(sc_mpi_ckpt_pending != 0, 0))
+		sc_mpi_coll_gate(c);
+	sc_cut_add(&c->coll);
+}
+
+static inline void sc_mpi_count_send(const void *comm, int dest)
+{
+	struct sc_comm_cut *c = sc_comm_cut_of(comm);
+	/* MPI_PROC_NULL sends nothing; an invalid rank is MPI's error to report. */
+	if (__builtin_expect(!c || dest < 0 || dest >= c->rsize || !sc_mpi_sent, 0))
+		return;
+	sc_cut_add(&sc_mpi_sent[c->rworld[dest]]);
+}
+
+static inline void sc_mpi_count_recv(int source)
+{
+	if (source != SC_ABI_PROC_NULL_RANK)
+		sc_cut_add(&sc_mpi_recv_started);
+}
+
+/* MPI_(I)mprobe matched a message (lower handle; the NULL and NO_PROC messages are none). */
+void sc_mpi_count_match(uint64_t lower_message);
+/* MPI_Start on a persistent request: counts it as a send or a receive. */
+void sc_mpi_count_start(void *request);
+/* A communicator was created by fn from parent (both application handles). */
+void sc_mpi_comm_created(void *comm, const void *parent, int fn);
+
+/* ---- what the checkpoint thread calls (ckpt_mpi.h) -------------------------------------- */
+/* Phase quiesce: with targets == "" starts the cut and reports this rank's collective counts in
+ * out ("ID COUNT" lines, hex); otherwise takes the targets ("ID COUNT" lines), waits until the
+ * application reached them, and reports the counts again. */
+int sc_cut_quiesce(const char *targets, char *out, size_t outlen, char *err, size_t errlen);
+/* Phase drain: stops every MPI call, receives every message in flight into upper-half memory
+ * and completes what can complete. */
+int sc_cut_drain(char *err, size_t errlen);
+void sc_cut_resume(void);
+/* After a restart: a new MPI instance, every object rebuilt behind its handle (replay.c). */
+int sc_cut_restart(char *err, size_t errlen);
+
+/* ---- shared by cut.c, drain.c, replay.c and the crossing ------------------------------- */
+/* The calling thread calls MPI: the cut must know where it is (sc_mpi_thr.stage). */
+void sc_cut_register_thread(void);
+/* After MPI_Init (and again after a restart's): world tables, the cut's own communicator. */
+void sc_cut_after_init(void);
+struct sc_mpi_table;
+/* Binds the checkpoint thread to the lower half without entering a call's window. */
+const struct sc_mpi_table *sc_cut_table(void);
+/* Waits until no registered thread is at a stage in [lo, 2]: lo = 1 before reading counters,
+ * lo = 2 (any MPI call) before the drain. */
+void sc_cut_wait_threads(int lo);
+/* The quiesce's target for communicator id (0 when none is known yet). */
+uint64_t sc_cut_target_of(uint64_t id);
+/* Stops every MPI call of the application (state SC_CUT_DRAIN) and waits until none is inside
+ * one. */
+int sc_cut_hold(char *err, size_t errlen);
+extern uint64_t sc_mpi_private_comm; /* lower handle: the cut's own duplicate of WORLD */
+extern uint64_t sc_mpi_world_group;  /* lower handle: WORLD's group (rank translation) */
+extern int sc_mpi_world_rank, sc_mpi_world_size, sc_mpi_thread_level;
+extern int sc_mpi_initialized, sc_mpi_finalized;
+/* Fills c's world-rank tables for lower communicator `lower` (cut.c). */
+int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower);
+/* A lower request that is complete with status *st (an MPI generalized request), for requests
+ * that a drain completed or a drained message satisfies. */
+int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower);
+
+#endif

@@ -1,0 +1,253 @@
+/* The drain of a checkpoint: with every application thread out of MPI, the ranks exchange how
+ * many messages each sent to each other (since MPI_Init) and each rank receives until it has as
+ * many as were sent to it: a message no receive of the application has matched yet is received
+ * into upper-half memory (drain_serve.c keeps it), the application's pending requests are tested
+ * (MPI_Request_get_status: the request stays the application's) until every send, collective and
+ * I/O request completed. What a restart cannot rebuild is refused here, before anything moves. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../mpi_crossing.h"
+#include "drain.h"
+
+#define ABI_BYTE 0x247
+#define ABI_UINT64_T 0x259
+#define ABI_ANY_SOURCE (-1)
+#define ABI_ANY_TAG (-2)
+#define STALL_NS (120ull * 1000000000ull) /* no progress for this long: give up, naming why */
+
+extern const unsigned char sc_mpi_replayable[SC_MPI_NFUNCS];
+extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
+
+int sc_mpi_request_is_recv(int fn)
+{
+	return fn == SC_FN_MPI_Irecv || fn == SC_FN_MPI_Recv_init || fn == SC_FN_MPI_Irecv_c;
+}
+
+int sc_mpi_request_is_persistent(int fn)
+{
+	return fn == SC_FN_MPI_Send_init || fn == SC_FN_MPI_Ssend_init ||
+	       fn == SC_FN_MPI_Bsend_init || fn == SC_FN_MPI_Rsend_init ||
+	       fn == SC_FN_MPI_Recv_init;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- what a restart could not rebuild ------------------------------------------------------ */
+
+struct refusal {
+	char *err;
+	size_t errlen;
+	int refused;
+};
+
+static void check_object(struct sc_vobj *o, void *arg)
+{
+	struct refusal *r = arg;
+	if (r->refused || sc_mpi_replayable[o->fn])
+		return;
+	r->refused = 1;
+	snprintf(r->err, r->errlen,
+		 "an MPI object made by %s cannot be rebuilt at a restart yet (see "
+		 "wrappers/COVERAGE.md)",
+		 o->fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[o->fn] : "?");
+}
+
+static int check_restorable(char *err, size_t errlen)
+{
+	struct refusal r = {err, errlen, 0};
+	for (uint32_t k = 0; k < SC_VK_COUNT && !r.refused; k++)
+		if (k != SC_VK_REQUEST)
+			sc_vh_foreach(k, check_object, &r);
+	return r.refused ? -1 : 0;
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+struct scan {
+	const struct sc_mpi_table *tab;
+	uint64_t pending_recvs; /* receives whose message has not arrived */
+	uint64_t busy;		/* sends, collectives, I/O... still running */
+	int fn_busy;		/* one of them, for the message */
+	int rc;
+};
+
+static void scan_request(struct sc_vobj *o, void *arg)
+{
+	struct scan *s = arg;
+	if (o->flags & SC_VOBJ_CUTDONE)
+		return;
+	if (sc_mpi_request_is_persistent(o->fn) && !(o->flags & SC_VOBJ_STARTED))
+		return; /* inactive */
+	if (o->fn == SC_FN_MPI_Grequest_start) {
+		s->busy++; /* the application completes it, not MPI: it must before a cut */
+		s->fn_busy = o->fn;
+		return;
+	}
+	int flag = 0, rc;
+	struct sc_abi_status st;
+	memset(&st, 0, sizeof st);
+	SC_MPI_CALL(rc = s->tab->Request_get_status(o->lower, &flag, &st));
+	if (rc != 0) {
+		s->rc = rc;
+		return;
+	}
+	if (flag) {
+		o->cut_status = st;
+		o->flags |= SC_VOBJ_CUTDONE;
+	} else if (sc_mpi_request_is_recv(o->fn)) {
+		s->pending_recvs++;
+	} else {
+		s->busy++;
+		s->fn_busy = o->fn;
+	}
+}
+
+/* ---- messages -------------------------------------------------------------------------------- */
+
+struct probe {
+	const struct sc_mpi_table *tab;
+	uint64_t drained, bytes;
+	int rc;
+};
+
+static int wait_req(const struct sc_mpi_table *tab, uint64_t req, struct sc_abi_status *st)
+{
+	int rc;
+	do
+		SC_MPI_CALL(rc = tab->svc.wait_slice(&req, st));
+	while (rc == SC_MPI_PENDING);
+	return rc;
+}
+
+/* Receives every message waiting on one communicator into the drained queue. */
+static void drain_comm(struct probe *p, uintptr_t app, uint64_t lower)
+{
+	const struct sc_mpi_table *tab = p->tab;
+	uint64_t byte = sc_vh_predef[ABI_BYTE];
+	for (;;) {
+		int flag = 0, n = 0, rc;
+		struct sc_abi_status st;
+		SC_MPI_CALL(rc = tab->Iprobe(ABI_ANY_SOURCE, ABI_ANY_TAG, lower, &flag, &st));
+		if (rc == 0 && flag)
+			SC_MPI_CALL(rc = tab->Get_count(&st, byte, &n));
+		if (rc != 0 || !flag) {
+			p->rc = rc;
+			return;
+		}
+		unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+		if (!buf) {
+			p->rc = SC_ABI_ERR_NO_MEM;
+			return;
+		}
+		uint64_t req = 0;
+		struct sc_abi_status got;
+		SC_MPI_CALL(rc = tab->Recv(buf, n, byte, st.source, st.tag, lower, &got, &req));
+		if (rc == 0 && req)
+			rc = wait_req(tab, req, &got);
+		if (rc == 0 && sc_drained_add(app, &got, buf, n))
+			rc = SC_ABI_ERR_NO_MEM;
+		free(buf);
+		if (rc != 0) {
+			p->rc = rc;
+			return;
+		}
+		p->drained++;
+		p->bytes += (uint64_t)n;
+	}
+}
+
+static void drain_comm_obj(struct sc_vobj *o, void *arg)
+{
+	drain_comm(arg, (uintptr_t)o, o->lower);
+}
+
+static void drain_all_comms(struct probe *p)
+{
+	drain_comm(p, SC_ABI_COMM_WORLD_VH, sc_vh_lower((const void *)(uintptr_t)0x101));
+	drain_comm(p, 0x102, sc_vh_lower((const void *)(uintptr_t)0x102));
+	sc_vh_foreach(SC_VK_COMM, drain_comm_obj, p);
+}
+
+uint64_t sc_mpi_drained_total; /* messages drained since MPI_Init, over all checkpoints */
+
+int sc_cut_drain(char *err, size_t errlen)
+{
+	if (!sc_mpi_initialized || sc_mpi_finalized)
+		return 0;
+	if (sc_cut_hold(err, errlen) || check_restorable(err, errlen))
+		return -1;
+	const struct sc_mpi_table *tab = sc_cut_table();
+	int n = sc_mpi_world_size, rc;
+	uint64_t *expect = calloc((size_t)n, sizeof *expect), want = 0;
+	if (!expect) {
+		snprintf(err, errlen, "out of memory for the drain");
+		return -1;
+	}
+	uint64_t u64 = sc_vh_predef[ABI_UINT64_T];
+	SC_MPI_CALL(rc = tab->Alltoall(sc_mpi_sent, 1, u64, expect, 1, u64, sc_mpi_private_comm));
+	for (int i = 0; i < n; i++)
+		want += expect[i];
+	free(expect);
+	if (rc != 0) {
+		snprintf(err, errlen, "drain: exchanging message counts failed (MPI error %d)", rc);
+		return -1;
+	}
+	struct probe p = {.tab = tab};
+	uint64_t last_progress = now_ns(), last_got = ~0ull, last_busy = ~0ull;
+	for (;;) {
+		struct scan s = {.tab = tab};
+		sc_vh_req_foreach(scan_request, &s);
+		uint64_t got =
+		    sc_mpi_recv_started - s.pending_recvs + sc_mpi_drained_total + p.drained;
+		if (s.rc || p.rc) {
+			snprintf(err, errlen, "drain: MPI error %d", s.rc ? s.rc : p.rc);
+			return -1;
+		}
+		if (got > want) {
+			snprintf(
+			    err, errlen,
+			    "drain: rank %d received %llu messages but only %llu were sent to it",
+			    sc_mpi_world_rank, (unsigned long long)got, (unsigned long long)want);
+			return -1;
+		}
+		if (got == want && !s.busy)
+			break;
+		if (got != last_got || s.busy != last_busy) {
+			last_got = got;
+			last_busy = s.busy;
+			last_progress = now_ns();
+		} else if (now_ns() - last_progress > STALL_NS) {
+			snprintf(err, errlen,
+				 "drain: rank %d has %llu of the %llu messages sent to it and %llu "
+				 "unfinished requests (e.g. %s) after %llu s without progress",
+				 sc_mpi_world_rank, (unsigned long long)got,
+				 (unsigned long long)want, (unsigned long long)s.busy,
+				 s.busy ? sc_mpi_fn_names[s.fn_busy] : "none",
+				 (unsigned long long)(STALL_NS / 1000000000ull));
+			return -1;
+		}
+		if (got < want)
+			drain_all_comms(&p);
+	}
+	sc_mpi_drained_total += p.drained;
+	/* Every rank's messages have arrived; a barrier so that no rank writes its image while a
+	 * peer still needs it to move data of a send that the peer received. */
+	uint64_t req = 0;
+	do
+		SC_MPI_CALL(rc = tab->svc.ibarrier(sc_mpi_private_comm, &req));
+	while (rc == SC_MPI_PENDING);
+	if (rc != 0) {
+		snprintf(err, errlen, "drain: final barrier failed (MPI error %d)", rc);
+		return -1;
+	}
+	return 0;
+}

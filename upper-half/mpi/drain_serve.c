@@ -1,0 +1,175 @@
+/* The messages a checkpoint drained (upper-half memory, so they survive a restart), and how
+ * the application's receives get them: before asking MPI, MPI_Recv, MPI_Irecv, MPI_Probe and
+ * MPI_Iprobe take the oldest drained message that matches (communicator, source, tag, with
+ * MPI_ANY_SOURCE/MPI_ANY_TAG). Every drained message left MPI before anything still in it, so
+ * serving these first keeps MPI's order. */
+#define _GNU_SOURCE
+#include <mpi.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mpi_crossing.h"
+#include "drain.h"
+
+volatile uint64_t sc_mpi_ndrained;
+
+struct drained {
+	struct drained *next;
+	uintptr_t comm; /* the application's handle */
+	struct sc_abi_status st;
+	long size;
+	unsigned char data[];
+};
+static struct drained *head, **tail = &head;
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+
+int sc_drained_add(uintptr_t comm, const struct sc_abi_status *st, const void *data, long size)
+{
+	struct drained *d = malloc(sizeof *d + (size_t)size);
+	if (!d)
+		return -1;
+	d->next = NULL;
+	d->comm = comm;
+	d->st = *st;
+	d->size = size;
+	memcpy(d->data, data, (size_t)size);
+	pthread_mutex_lock(&qlock);
+	*tail = d;
+	tail = &d->next;
+	sc_mpi_ndrained++;
+	pthread_mutex_unlock(&qlock);
+	return 0;
+}
+
+/* The oldest drained message matching (comm, source, tag); removed from the queue if take. */
+static struct drained *find(const void *comm, int source, int tag, int take)
+{
+	struct drained *d = NULL;
+	pthread_mutex_lock(&qlock);
+	for (struct drained **p = &head; *p; p = &(*p)->next) {
+		struct drained *x = *p;
+		if (x->comm != (uintptr_t)comm ||
+		    (source != MPI_ANY_SOURCE && source != x->st.source) ||
+		    (tag != MPI_ANY_TAG && tag != x->st.tag))
+			continue;
+		d = x;
+		if (take) {
+			*p = x->next;
+			if (tail == &x->next)
+				tail = p;
+			sc_mpi_ndrained--;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&qlock);
+	return d;
+}
+
+/* Unpacks a drained message into the receive buffer as MPI would have received it. */
+static int deliver(struct drained *d, void *buf, int count, MPI_Datatype type, MPI_Comm comm,
+		   MPI_Status *status)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	uint64_t l_type = sc_vh_lower(type), l_comm = sc_vh_lower(comm);
+	int max = 0, pos = 0, rc;
+	SC_MPI_CALL(rc = tab->Pack_size(count, l_type, l_comm, &max));
+	long n = d->size <= max ? d->size : max;
+	if (rc == 0 && n > 0)
+		SC_MPI_CALL(rc = tab->Unpack(d->data, (int)n, &pos, buf, count, l_type, l_comm));
+	if (rc == 0 && d->size > max)
+		rc = MPI_ERR_TRUNCATE;
+	if (status != MPI_STATUS_IGNORE) {
+		memcpy(status, &d->st, sizeof d->st);
+		status->MPI_ERROR = rc;
+	}
+	return rc;
+}
+
+int sc_mpi_drained_Recv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
+			MPI_Comm comm, MPI_Status *status)
+{
+	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 1);
+	if (!d)
+		return SC_MPI_PENDING;
+	int rc = deliver(d, buf, count, datatype, comm, status);
+	free(d);
+	return rc;
+}
+
+int sc_mpi_drained_Irecv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
+			 MPI_Comm comm, MPI_Request *request)
+{
+	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 1);
+	if (!d)
+		return SC_MPI_PENDING;
+	MPI_Status st;
+	int rc = deliver(d, buf, count, datatype, comm, &st);
+	free(d);
+	uint64_t lower;
+	if (rc == 0)
+		rc = sc_mpi_completed_request((const struct sc_abi_status *)&st, &lower);
+	if (rc != 0)
+		return rc;
+	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf,      (uint64_t)(int64_t)count,
+				(uint64_t)(uintptr_t)datatype, (uint64_t)(int64_t)source,
+				(uint64_t)(int64_t)tag,	       (uint64_t)(uintptr_t)comm};
+	*request = sc_vh_req_new(lower, SC_FN_MPI_Irecv, 6, rec);
+	return 0;
+}
+
+int sc_mpi_drained_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status)
+{
+	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 0);
+	if (!d)
+		return SC_MPI_PENDING;
+	*flag = 1;
+	if (status != MPI_STATUS_IGNORE)
+		memcpy(status, &d->st, sizeof d->st);
+	return 0;
+}
+
+int sc_mpi_drained_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status)
+{
+	int flag;
+	return sc_mpi_drained_Iprobe(source, tag, comm, &flag, status);
+}
+
+/* ---- completed requests: MPI generalized requests answering with a saved status ----------- */
+
+static int done_query(void *extra, MPI_Status *status)
+{
+	memcpy(status, extra, sizeof(struct sc_abi_status));
+	return MPI_SUCCESS;
+}
+
+static int done_free(void *extra)
+{
+	free(extra);
+	return MPI_SUCCESS;
+}
+
+static int done_cancel(void *extra, int complete)
+{
+	(void)extra;
+	(void)complete;
+	return MPI_SUCCESS;
+}
+
+int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	struct sc_abi_status *copy = malloc(sizeof *copy);
+	if (!copy)
+		return MPI_ERR_NO_MEM;
+	*copy = *st;
+	int rc;
+	SC_MPI_CALL(rc = tab->Grequest_start((void *)done_query, (void *)done_free,
+					     (void *)done_cancel, copy, lower));
+	if (rc != 0) {
+		free(copy);
+		return rc;
+	}
+	SC_MPI_CALL(rc = tab->Grequest_complete(*lower));
+	return rc;
+}

@@ -1,0 +1,135 @@
+/* The restart of MPI in a restored upper half, run by the checkpoint thread while the
+ * application's threads are still suspended: MPI_Init of the new lower half at the saved thread
+ * level, the same rank in a job of the same size, then every object rebuilt behind the handle
+ * the application holds, in creation order (so collective creations happen in the same order on
+ * every rank), and every request the cut left: receives posted again, completed ones answering
+ * with the status the drain saw. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "../mpi_crossing.h"
+
+#define ABI_DATATYPE_KIND SC_VK_DATATYPE
+
+extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
+int sc_mpi_replay(const struct sc_mpi_table *tab, const struct sc_vobj *o, uint64_t *lower);
+int sc_mpi_request_is_recv(int fn);
+int sc_mpi_request_is_persistent(int fn);
+
+static const char *fn_name(int fn)
+{
+	return fn >= 0 && fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[fn] : "?";
+}
+
+struct fix {
+	const struct sc_mpi_table *tab;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static void fail(struct fix *f, const char *what, int fn, int rc)
+{
+	if (!f->failed)
+		snprintf(f->err, f->errlen, "%s of a request made by %s failed (MPI error %d)",
+			 what, fn_name(fn), rc);
+	f->failed = 1;
+}
+
+static void fix_request(struct sc_vobj *o, void *arg)
+{
+	struct fix *f = arg;
+	const struct sc_mpi_table *tab = f->tab;
+	uint64_t lower = 0;
+	int rc;
+	if (f->failed)
+		return;
+	if (sc_mpi_request_is_persistent(o->fn)) {
+		/* Made again inactive; one the cut left waiting for its message starts again. */
+		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0)
+			return fail(f, "rebuilding", o->fn, rc);
+		o->lower = lower;
+		if ((o->flags & SC_VOBJ_STARTED) && !(o->flags & SC_VOBJ_CUTDONE)) {
+			SC_MPI_CALL(rc = tab->Start(&o->lower));
+			if (rc != 0)
+				return fail(f, "restarting", o->fn, rc);
+		}
+		return;
+	}
+	if (o->flags & SC_VOBJ_CUTDONE) {
+		if ((rc = sc_mpi_completed_request(&o->cut_status, &lower)) != 0)
+			return fail(f, "completing", o->fn, rc);
+		o->lower = lower;
+		return;
+	}
+	if (!sc_mpi_request_is_recv(o->fn)) { /* the drain completed every other kind */
+		if (!f->failed)
+			snprintf(f->err, f->errlen,
+				 "a request made by %s was not complete at the "
+				 "checkpoint",
+				 fn_name(o->fn));
+		f->failed = 1;
+		return;
+	}
+	if ((rc = sc_mpi_replay(tab, o, &lower)) != 0)
+		return fail(f, "posting again", o->fn, rc);
+	o->lower = lower;
+}
+
+int sc_cut_restart(char *err, size_t errlen)
+{
+	if (!sc_mpi_initialized || sc_mpi_finalized)
+		return 0;
+	if (!sc_mpi_info->mpi_instance || !sc_mpi_info->mpi_table) {
+		snprintf(err, errlen,
+			 "this image is an MPI rank's: restart it with an MPI lower half");
+		return -1;
+	}
+	const int rank = sc_mpi_world_rank, size = sc_mpi_world_size;
+	const struct sc_mpi_table *tab = sc_cut_table();
+	int provided = 0, rc;
+	SC_MPI_CALL(rc = tab->Init_thread(sc_mpi_thread_level, &provided));
+	if (rc != 0) {
+		snprintf(err, errlen, "MPI_Init_thread of the new MPI failed (MPI error %d)", rc);
+		return -1;
+	}
+	sc_cut_after_init();
+	if (sc_mpi_world_rank != rank || sc_mpi_world_size != size) {
+		snprintf(err, errlen,
+			 "the image is rank %d of %d ranks, but this process is rank %d of %d: "
+			 "restart with the same number of ranks (%d)",
+			 rank, size, sc_mpi_world_rank, sc_mpi_world_size, size);
+		return -1;
+	}
+	if (provided < sc_mpi_thread_level) {
+		snprintf(err, errlen, "the new MPI provides thread level %d, the job had %d",
+			 provided, sc_mpi_thread_level);
+		return -1;
+	}
+	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
+		uint64_t lower = 0;
+		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0) {
+			snprintf(err, errlen,
+				 "rebuilding an MPI object made by %s failed (MPI error %d)",
+				 fn_name(o->fn), rc);
+			return -1;
+		}
+		sc_vh_set_lower(o, lower);
+		/* Uncommitted types cannot be used, so an unused commit is invisible. */
+		if (o->kind == ABI_DATATYPE_KIND) {
+			SC_MPI_CALL(rc = tab->Type_commit(&lower));
+			sc_vh_set_lower(o, lower);
+		}
+		if (o->cut && sc_cut_comm_tables(o->cut, o->lower)) {
+			snprintf(err, errlen, "describing a rebuilt communicator failed");
+			return -1;
+		}
+	}
+	struct fix f = {tab, err, errlen, 0};
+	sc_vh_req_foreach(fix_request, &f);
+	if (f.failed)
+		return -1;
+	sc_cut_resume();
+	return 0;
+}
