@@ -1,7 +1,9 @@
 /* The coordinator's side of the MPI quiesce (upper-half/mpi/cut.c): each round every rank
  * reports its collective count per communicator; the coordinator merges them and, while the
  * members of some communicator disagree, sends every rank the per-communicator maximum as its
- * target for the next round. Input from ranks is checked line by line. */
+ * target for the next round. A rank that cannot reach a target without passing a collective
+ * held at its own target reports that communicator ("!ID"); its target then goes one further
+ * for every member. Input from ranks is checked line by line. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -35,7 +37,7 @@ static struct clock_entry *entry(struct checkpoint *ck, uint64_t id)
 		ck->capclocks = cap;
 	}
 	struct clock_entry *e = &ck->clocks[ck->nclocks++];
-	*e = (struct clock_entry){.id = id, .min = UINT64_MAX, .max = 0};
+	*e = (struct clock_entry){.id = id, .min = UINT64_MAX, .max = 0, .raise = 0};
 	return e;
 }
 
@@ -43,6 +45,19 @@ int agree_add(struct checkpoint *ck, const char *text, char *err, size_t errlen)
 {
 	for (const char *p = text; *p;) {
 		char *end;
+		if (*p == '!') { /* "!ID": held at this communicator's collective */
+			uint64_t id = strtoull(p + 1, &end, 16);
+			if (end == p + 1 || (*end != '\n' && *end))
+				goto bad;
+			p = *end ? end + 1 : end;
+			struct clock_entry *e = entry(ck, id);
+			if (!e) {
+				snprintf(err, errlen, "coordinator out of memory");
+				return -1;
+			}
+			e->raise = 1;
+			continue;
+		}
 		uint64_t id = strtoull(p, &end, 16);
 		if (end == p || *end != ' ')
 			goto bad;
@@ -70,9 +85,15 @@ bad:
 int agree_next(struct checkpoint *ck, char *err, size_t errlen)
 {
 	int agreed = 1;
-	for (size_t i = 0; i < ck->nclocks; i++)
-		if (ck->clocks[i].min != ck->clocks[i].max)
+	for (size_t i = 0; i < ck->nclocks; i++) {
+		struct clock_entry *e = &ck->clocks[i];
+		if (e->min != e->max)
 			agreed = 0;
+		if (e->raise) { /* held members go one collective further */
+			agreed = 0;
+			e->max = e->min + 1 > e->max ? e->min + 1 : e->max;
+		}
+	}
 	if (agreed)
 		return 1;
 	if (++ck->rounds >= MAX_ROUNDS) {

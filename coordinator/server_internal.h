@@ -70,6 +70,7 @@ struct checkpoint {
 
 struct clock_entry {
 	uint64_t id, min, max;
+	uint64_t raise; /* a rank held at this collective needs it: at least this target */
 };
 
 /* cut_agree.c */

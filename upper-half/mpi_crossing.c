@@ -91,6 +91,9 @@ static uint64_t borrow_tls(uint64_t upper_fs)
 
 void sc_mpi_bind(void)
 {
+	/* Called before a call's window opens, or from a gate inside one: the calls below must
+	 * not leave the thread's stage (cut.c) changed. */
+	const int stage = sc_mpi_thr.stage;
 	uint64_t inst = sc_mpi_info->mpi_instance;
 	if (!inst || !sc_mpi_info->mpi_table) {
 		say("this program was built with splitckpt-mpicc and needs an MPI lower half: run "
@@ -117,12 +120,15 @@ void sc_mpi_bind(void)
 	SC_MPI_CALL(sc_mpi_tab->svc.set_upper(&upper_hooks));
 	sc_mpi_thr.instance = inst;
 	sc_cut_register_thread();
+	sc_mpi_thr.stage = stage;
 }
 
 __attribute__((noinline, cold)) void sc_mpi_unmaps_flush(void)
 {
 	const struct sc_mpi_table *tab = sc_mpi_tab;
+	const int stage = sc_mpi_thr.stage; /* as in sc_mpi_bind */
 	SC_MPI_CALL(tab->svc.unmaps_flush());
+	sc_mpi_thr.stage = stage;
 }
 
 int sc_mpi_slice_done(int fn)

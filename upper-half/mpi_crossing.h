@@ -26,6 +26,8 @@ struct sc_mpi_thread {
 	struct sc_mpi_thread *next; /* the registry of threads that called MPI (cut.c) */
 	int registered;
 	int cut_thread; /* the checkpoint thread: never waits at the gates it closes */
+	/* struct sc_comm_cut * whose quiesce target holds this thread at a collective (cut.c) */
+	void *volatile gated_on;
 };
 extern __thread struct sc_mpi_thread sc_mpi_thr __attribute__((tls_model("initial-exec")));
 

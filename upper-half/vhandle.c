@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sc_mpi_table.h"
+#include "mpi_crossing.h" /* sc_cut_free */
 
 uint64_t sc_vh_predef[SC_VH_PREDEF_MAX];
 extern const uint8_t sc_vh_predef_kind[SC_VH_PREDEF_MAX]; /* SC_VK_* + 1, 0: none (generated) */
@@ -140,7 +140,7 @@ static void unref_locked(struct sc_vobj *o)
 		if (o->ownmask & (1u << i))
 			free((void *)(uintptr_t)o->args[i]);
 	}
-	free(o->cut);
+	sc_cut_free(o->cut);
 	free(o);
 }
 

@@ -42,6 +42,7 @@ check_PROGRAMS += unit/coord_ensure_client
 unit_coord_ensure_client_SOURCES = unit/coord_ensure_client.c ../tools/coord_start.c \
 	../tools/cli.c ../tools/cmd_coordinator.c $(SC_COORD_LIB_SRC) \
 	../coordinator/server.c ../coordinator/clients.c ../coordinator/ckpt_state.c \
+	../coordinator/cut_agree.c \
 	../coordinator/commands.c ../coordinator/textbuf.c
 unit_coord_ensure_client_CFLAGS = $(SC_UNITCFLAGS) -DPKGLIBEXECDIR='"/nonexistent"' \
 	-DLIBDIR='"/nonexistent"'

@@ -153,9 +153,11 @@ void sc_mpi_coll_gate(struct sc_comm_cut *c)
 			sc_mpi_gate();
 			continue;
 		}
+		sc_mpi_thr.gated_on = c;
 		sc_mpi_thr.stage = 0;
 		wait_change(seen);
 		sc_mpi_thr.stage = 1;
+		sc_mpi_thr.gated_on = NULL;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
 }
@@ -251,13 +253,48 @@ int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower)
 	return c->world && c->rworld ? 0 : -1;
 }
 
+void sc_cut_free(struct sc_comm_cut *c)
+{
+	if (!c)
+		return;
+	if (c->rworld != c->world)
+		free(c->rworld);
+	free(c->world);
+	free(c);
+}
+
+static int copy_tables(struct sc_comm_cut *c, const struct sc_comm_cut *p)
+{
+	if (!p || !p->world)
+		return -1;
+	c->size = p->size;
+	c->rsize = p->rsize;
+	c->world = malloc(sizeof(int32_t) * (size_t)(p->size > 0 ? p->size : 1));
+	if (!c->world)
+		return -1;
+	memcpy(c->world, p->world, sizeof(int32_t) * (size_t)p->size);
+	if (p->rworld == p->world) {
+		c->rworld = c->world;
+		return 0;
+	}
+	c->rworld = malloc(sizeof(int32_t) * (size_t)(p->rsize > 0 ? p->rsize : 1));
+	if (!c->rworld)
+		return -1;
+	memcpy(c->rworld, p->rworld, sizeof(int32_t) * (size_t)p->rsize);
+	return 0;
+}
+
 void sc_mpi_comm_created(void *comm, const void *parent, int fn)
 {
 	if ((uintptr_t)comm < SC_VH_PREDEF_MAX)
 		return;
 	struct sc_vobj *o = comm;
 	struct sc_comm_cut *c = calloc(1, sizeof *c);
-	if (!c || sc_cut_comm_tables(c, o->lower)) {
+	/* MPI_Comm_idup's communicator may not be used before its request completes; it has
+	 * its parent's groups. */
+	const int same_groups = fn == SC_FN_MPI_Comm_idup;
+	if (!c || (same_groups ? copy_tables(c, sc_comm_cut_of(parent))
+			       : sc_cut_comm_tables(c, o->lower))) {
 		static const char m[] = "splitckpt: cannot describe a new communicator for "
 					"checkpoints (out of memory?)\n";
 		(void)!write(2, m, sizeof m - 1);
@@ -371,6 +408,36 @@ static void behind_obj(struct sc_vobj *o, void *arg)
 		*(int *)arg = 1;
 }
 
+/* Whether every application thread that calls MPI waits at a collective whose target it has
+ * reached (none computes, none is inside MPI): a rank behind on another communicator then cannot
+ * get there without passing one of those collectives. Reports the communicators in r. */
+static int stuck(struct report *r)
+{
+	int n = 0, all = 1;
+	pthread_mutex_lock(&reg_lock);
+	for (struct sc_mpi_thread *t = threads; t && all; t = t->next) {
+		if (t == &sc_mpi_thr)
+			continue;
+		const struct sc_comm_cut *c = t->gated_on;
+		if (!c || c->coll < c->target)
+			all = 0;
+		n++;
+	}
+	for (struct sc_mpi_thread *t = threads; t && all && n; t = t->next) {
+		const struct sc_comm_cut *c = t->gated_on;
+		if (t == &sc_mpi_thr || !c)
+			continue;
+		int k = snprintf(r->out + r->len, r->cap - r->len, "!%llx\n",
+				 (unsigned long long)c->id);
+		if (k < 0 || (size_t)k >= r->cap - r->len)
+			r->overflow = 1;
+		else
+			r->len += (size_t)k;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return all && n;
+}
+
 static int behind(void)
 {
 	int b = sc_cut_world.coll < sc_cut_world.target || sc_cut_self.coll < sc_cut_self.target;
@@ -422,12 +489,24 @@ int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t
 		set_target(&sc_cut_self);
 		sc_vh_foreach(SC_VK_COMM, set_target_obj, NULL);
 		set_state(SC_CUT_QUIESCE); /* wakes the gates: targets are known */
-		/* The application runs on until it reaches every target. */
-		while (behind())
-			pause_briefly();
+	}
+	/* The application runs on until it reaches every target, or until it cannot without
+	 * passing a collective held at its target: then this rank says which (a "!ID" line) and
+	 * the coordinator raises those targets for everyone (MANA's overshoot). Twice in a row,
+	 * 1 ms apart, so that a gate still waking up for the new targets does not count. */
+	struct report r = {.out = out, .cap = outlen};
+	for (int seen_stuck = 0; text[0] && behind();) {
+		size_t mark = r.len;
+		if (stuck(&r)) {
+			if (++seen_stuck == 2)
+				break;
+			r.len = mark;
+		} else {
+			seen_stuck = 0;
+		}
+		pause_briefly();
 	}
 	sc_cut_wait_threads(0);
-	struct report r = {.out = out, .cap = outlen};
 	report_comm(&sc_cut_world, &r);
 	report_comm(&sc_cut_self, &r);
 	sc_vh_foreach(SC_VK_COMM, report_obj, &r);

@@ -81,6 +81,8 @@ static inline void sc_mpi_count_recv(int source)
 void sc_mpi_count_match(uint64_t lower_message);
 /* MPI_Start on a persistent request: counts it as a send or a receive. */
 void sc_mpi_count_start(void *request);
+/* Frees a communicator's part (NULL: nothing). */
+void sc_cut_free(struct sc_comm_cut *c);
 /* A communicator was created by fn from parent (both application handles). */
 void sc_mpi_comm_created(void *comm, const void *parent, int fn);
 
