@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "launcher.h"
 #include "lh_exec.h"
 #include "image.h"
 #include "manifest.h"
@@ -32,46 +33,26 @@ static void usage(FILE *f)
 		   "  --help             this text\n");
 }
 
-/* This process's rank and the job's size as the MPI launcher set them (hydra and srun --mpi=pmi2:
- * PMI_*, Open MPI: OMPI_COMM_WORLD_*, srun --mpi=pmix: PMIX_RANK with SLURM_NTASKS); -1 when no
- * launcher started it. */
-static void launcher_rank(long *rank, long *size)
-{
-	static const char *const names[][2] = {
-	    {"PMI_RANK", "PMI_SIZE"},
-	    {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
-	    {"PMIX_RANK", "SLURM_NTASKS"},
-	    {"SLURM_PROCID", "SLURM_NTASKS"},
-	};
-	*rank = *size = -1;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);
-		if (r && *r) {
-			*rank = atol(r);
-			*size = n && *n ? atol(n) : -1;
-			return;
-		}
-	}
-}
-
 /* The image of this process's rank in generation g, which must open and validate (everything
  * but the page data, whose checksums the restore itself verifies); its program in *program.
  * A generation of an MPI job needs one restarting process per rank, started by the MPI
- * launcher with the job's number of ranks. */
+ * launcher with the job's number of ranks: without one around this process, returns 1. */
 static int usable(const char *ckptdir, const struct sc_gen_entry *g, char *image, size_t len,
 		  char *program, size_t plen, char *err, size_t errlen)
 {
 	long rank = 0, size = -1;
 	if (g->nranks != 1) {
-		launcher_rank(&rank, &size);
+		sc_launcher_rank(&rank, &size);
 		if (rank < 0) {
 			snprintf(
 			    err, errlen,
 			    "generation %llu has %u ranks: restart it under the MPI launcher: "
 			    "mpiexec -n %u splitckpt restart --ckptdir %s (srun -n %u ... under "
-			    "Slurm)",
-			    (unsigned long long)g->gen, g->nranks, g->nranks, ckptdir, g->nranks);
-			return -1;
+			    "Slurm), or name the launcher: splitckpt restart --ckptdir %s "
+			    "mpiexec -n %u",
+			    (unsigned long long)g->gen, g->nranks, g->nranks, ckptdir, g->nranks,
+			    ckptdir, g->nranks);
+			return 1; /* no launcher around us */
 		}
 		if ((size >= 0 && size != (long)g->nranks) || rank >= (long)g->nranks) {
 			snprintf(err, errlen,
@@ -105,6 +86,29 @@ static int usable(const char *ckptdir, const struct sc_gen_entry *g, char *image
 	return 0;
 }
 
+/* An MPI job restarted without a launcher: under the one it was last run under. */
+static int relaunch(const struct sc_job_opts *jo, const char *why)
+{
+	static char buf[8192], err[1024];
+	static char *av[256];
+	int n = sc_launcher_recall(jo->ckptdir, buf, sizeof buf, av, 256, err, sizeof err);
+	if (n < 0) {
+		sc_error("restart", "%s", err);
+		return SC_EXIT_FAILURE;
+	}
+	if (n == 0) {
+		sc_error("restart", "%s", why);
+		return SC_EXIT_FAILURE;
+	}
+	enum sc_launcher k = sc_launcher_kind(av[0]);
+	if (k == SC_LAUNCHER_NONE) {
+		sc_error("restart", "%s/launcher names '%s', which is not an MPI launcher",
+			 jo->ckptdir, av[0]);
+		return SC_EXIT_FAILURE;
+	}
+	return sc_restart_under_launcher(jo, k, n, av);
+}
+
 int cmd_restart(int argc, char **argv)
 {
 	struct sc_job_opts jo;
@@ -114,10 +118,17 @@ int cmd_restart(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* `splitckpt restart [OPTIONS] LAUNCHER [ITS OPTIONS]`: every rank restarts under it */
 	if (jo.argi < argc) {
-		sc_error("restart", "unexpected argument '%s' (see splitckpt restart --help)",
-			 argv[jo.argi]);
-		return SC_EXIT_USAGE;
+		enum sc_launcher k = sc_launcher_kind(argv[jo.argi]);
+		if (k == SC_LAUNCHER_NONE) {
+			sc_error("restart",
+				 "unexpected argument '%s': only an MPI launcher (mpiexec, mpirun, "
+				 "srun) with its options may follow the options",
+				 argv[jo.argi]);
+			return SC_EXIT_USAGE;
+		}
+		return sc_restart_under_launcher(&jo, k, argc - jo.argi, argv + jo.argi);
 	}
 	static struct sc_gen_entry gens[MAX_GENERATIONS];
 	size_t n = 0;
@@ -145,8 +156,11 @@ int cmd_restart(int argc, char **argv)
 				 jo.generation, jo.ckptdir, (unsigned long long)gens[n - 1].gen);
 			return SC_EXIT_FAILURE;
 		}
-		if (usable(jo.ckptdir, g, image, sizeof image, program, sizeof program, err,
-			   sizeof err)) {
+		int u = usable(jo.ckptdir, g, image, sizeof image, program, sizeof program, err,
+			       sizeof err);
+		if (u == 1)
+			return relaunch(&jo, err);
+		if (u) {
 			sc_error("restart", "%s", err);
 			return SC_EXIT_FAILURE;
 		}
@@ -154,11 +168,14 @@ int cmd_restart(int argc, char **argv)
 		/* The newest generation whose image opens and validates (header, tables); a
 		 * damaged newest one falls back to its predecessor, saying so. */
 		for (size_t i = n; i-- > 0;) {
-			if (usable(jo.ckptdir, &gens[i], image, sizeof image, program,
-				   sizeof program, err, sizeof err) == 0) {
+			int u = usable(jo.ckptdir, &gens[i], image, sizeof image, program,
+				       sizeof program, err, sizeof err);
+			if (u == 0) {
 				g = &gens[i];
 				break;
 			}
+			if (u == 1)
+				return relaunch(&jo, err);
 			if (gens[i].nranks != 1) {
 				/* An MPI job: every rank must resume the same generation, and
 				 * one rank alone cannot fall back to an older one. */

@@ -254,32 +254,25 @@ static const char *mpi_of(enum sc_launcher kind, int app, char *const *args)
 	return NULL; /* the lower half decides from the ranks' environment (lh_variant.c) */
 }
 
-int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind, int nargs,
-			     char **args)
+/* Execs args[0..app) (a launcher and its options) with `splitckpt SUB --ckptdir DIR ...` as
+ * its program, followed by tail[0..ntail): the job's settings travel both ways, in the
+ * environment (hydra and srun pass it on, Open MPI with -x options) and as options. */
+static int run_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind, int app,
+			      char **args, const char *sub, int ntail, char **tail)
 {
-	char err[2048], self[PATH_MAX];
-	int app = sc_launcher_app_index(kind, nargs, args, err, sizeof err);
-	if (app < 0) {
-		sc_error(SUB, "%s", err);
-		return SC_EXIT_USAGE;
-	}
-	/* `splitckpt launch srun ... splitckpt launch ./app`: already inserted, run as given. */
-	int inserted = !strcmp(base_name(args[app]), "splitckpt");
-	char where[PATH_MAX];
+	char self[PATH_MAX], where[PATH_MAX];
 	if (!find_exec(args[0], where, sizeof where)) { /* before a coordinator is started */
-		sc_error(SUB, "%s: command not found", args[0]);
+		sc_error(sub, "%s: command not found", args[0]);
 		return 127;
 	}
 	if (sc_self_exe(self, sizeof self)) {
-		sc_error(SUB, "cannot find the splitckpt executable: %s", strerror(errno));
+		sc_error(sub, "cannot find the splitckpt executable: %s", strerror(errno));
 		return SC_EXIT_FAILURE;
 	}
 	struct sc_jobstate js;
-	int rc = sc_job_coordinator(SUB, o, &js);
+	int rc = sc_job_coordinator(sub, o, &js);
 	if (rc)
 		return rc;
-	/* The settings travel both ways: in the environment (hydra and srun pass it on, Open MPI
-	 * with the -x options below) and as options of the inserted `splitckpt launch`. */
 	char port[16];
 	snprintf(port, sizeof port, "%d", js.port);
 	const char *mpi = mpi_of(kind, app, args);
@@ -294,27 +287,27 @@ int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind,
 	    "SPLITCKPT_CHECKPOINT_DIR", "SPLITCKPT_COORD_HOST", "SPLITCKPT_COORD_PORT",
 	    "SPLITCKPT_SECRET",		"SPLITCKPT_MPI",	"SPLITCKPT_LOWER_HALF"};
 	size_t nx = sizeof ompi_x / sizeof ompi_x[0];
-	char **av = calloc((size_t)nargs + 2 * nx + 16, sizeof *av);
+	char **av = calloc((size_t)(app + ntail) + 2 * nx + 16, sizeof *av);
 	if (!av) {
-		sc_error(SUB, "out of memory");
+		sc_error(sub, "out of memory");
 		return SC_EXIT_FAILURE;
 	}
 	int n = 0;
-	if (inserted)
-		app = nargs; /* copy the command line as it is */
 	for (int i = 0; i < app; i++)
 		av[n++] = args[i];
-	if (inserted)
-		goto run;
-	if (!strcmp(args[app - 1], "--"))
+	if (n > 1 && !strcmp(av[n - 1], "--"))
 		n--; /* the inserted splitckpt is the program now */
+	/* `splitckpt restart` repeats the last launcher (sc_launcher_record) */
+	char err[1024];
+	if (sc_launcher_record(o->ckptdir, n, av, err, sizeof err))
+		sc_error(sub, "%s", err);
 	for (size_t i = 0; kind == SC_LAUNCHER_OPENMPI && i < nx; i++)
 		if (getenv(ompi_x[i])) {
 			av[n++] = "-x";
 			av[n++] = (char *)ompi_x[i];
 		}
 	av[n++] = self;
-	av[n++] = "launch";
+	av[n++] = (char *)sub;
 	av[n++] = "--ckptdir";
 	av[n++] = (char *)o->ckptdir;
 	av[n++] = "--coord-host";
@@ -323,13 +316,57 @@ int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind,
 	av[n++] = port;
 	if (o->quiet)
 		av[n++] = "--quiet";
-	av[n++] = "--";
-	for (int i = app; i < nargs; i++)
-		av[n++] = args[i];
-run:
+	for (int i = 0; i < ntail; i++)
+		av[n++] = tail[i];
 	av[n] = NULL;
 	fflush(NULL);
 	execvp(args[0], av);
-	sc_error(SUB, "cannot run %s: %s", args[0], strerror(errno));
+	sc_error(sub, "cannot run %s: %s", args[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
+}
+
+int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind, int nargs,
+			     char **args)
+{
+	char err[2048];
+	int app = sc_launcher_app_index(kind, nargs, args, err, sizeof err);
+	if (app < 0) {
+		sc_error(SUB, "%s", err);
+		return SC_EXIT_USAGE;
+	}
+	/* `splitckpt launch srun ... splitckpt launch ./app`: already inserted, run as given. */
+	if (!strcmp(base_name(args[app]), "splitckpt")) {
+		char where[PATH_MAX];
+		if (!find_exec(args[0], where, sizeof where)) {
+			sc_error(SUB, "%s: command not found", args[0]);
+			return 127;
+		}
+		struct sc_jobstate js;
+		int rc = sc_job_coordinator(SUB, o, &js);
+		if (rc)
+			return rc;
+		fflush(NULL);
+		execvp(args[0], args);
+		sc_error(SUB, "cannot run %s: %s", args[0], strerror(errno));
+		return errno == ENOENT ? 127 : 126;
+	}
+	char *tail[1 + nargs];
+	tail[0] = "--";
+	for (int i = app; i < nargs; i++)
+		tail[1 + i - app] = args[i];
+	return run_under_launcher(o, kind, app, args, SUB, 1 + nargs - app, tail);
+}
+
+int sc_restart_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind, int nargs,
+			      char **args)
+{
+	char gen[32];
+	char *tail[2];
+	int ntail = 0;
+	if (o->generation >= 0) {
+		snprintf(gen, sizeof gen, "%ld", o->generation);
+		tail[ntail++] = "--generation";
+		tail[ntail++] = gen;
+	}
+	return run_under_launcher(o, kind, nargs, args, "restart", ntail, tail);
 }

@@ -31,4 +31,22 @@ int sc_launcher_app_index(enum sc_launcher kind, int nargs, char *const *args, c
 int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind, int nargs,
 			     char **args);
 
+/* `splitckpt restart [--generation N] LAUNCHER [OPTIONS]`: as above with `splitckpt restart`
+ * as the launcher's program (args is the launcher and its options only). */
+int sc_restart_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind, int nargs,
+			      char **args);
+
+/* The launcher a job in DIR was last run under (DIR/launcher, its argv NUL-separated), kept so
+ * that `splitckpt restart --ckptdir DIR` can start the job the same way. Written atomically.
+ * sc_launcher_recall returns the number of arguments (into argv[max], pointing into buf), 0 when
+ * none is recorded, -1 with err. */
+int sc_launcher_record(const char *ckptdir, int argc, char *const *argv, char *err, size_t errlen);
+int sc_launcher_recall(const char *ckptdir, char *buf, size_t buflen, char **argv, int max,
+		       char *err, size_t errlen);
+/* This process's rank and the job's size as an MPI launcher set them; -1 when none did. */
+void sc_launcher_rank(long *rank, long *size);
+/* In a rank started by a launcher around `splitckpt launch` (mpiexec -n 4 splitckpt launch
+ * ...): rank 0 records the launcher it can tell from its environment, unless one is recorded. */
+void sc_launcher_record_from_env(const char *ckptdir, const char *program);
+
 #endif

@@ -95,8 +95,6 @@ int sc_job_opts_parse(const char *sub, int argc, char **argv, int stop_at_progra
 			return -1;
 	}
 	o->argi = i;
-	if (!stop_at_program && i < argc)
-		return 0; /* the caller reports the stray argument */
 	const char *env_iv = getenv("SPLITCKPT_CHECKPOINT_INTERVAL");
 	if (o->interval < 0 && env_iv && *env_iv) {
 		unsigned long u;

@@ -94,8 +94,9 @@ rc=$?
 [ ! -e "$WORK/ckpt-nf/coordinator.log" ] || fail "a missing launcher started a coordinator"
 echo "PASS: a missing launcher fails with 127 before any coordinator starts"
 
-# `splitckpt restart` of an MPI generation refuses with what to do, and says that this version
-# cannot restart MPI jobs yet (a MANIFEST as the coordinator writes it, for a 4-rank job).
+# `splitckpt restart` of an MPI generation without a launcher (and none recorded) says what to do;
+# under a launcher a missing rank image is named, another rank count refused naming both (a
+# MANIFEST as the coordinator writes it, for a 4-rank job).
 mkdir -p "$WORK/ckpt-mpi-gen/gen-000007"
 printf '# splitckpt MANIFEST 1\n# gen nranks created_ns bytes program\n7 4 1 4096 ./app\n' \
 	>"$WORK/ckpt-mpi-gen/MANIFEST"
@@ -103,10 +104,13 @@ printf '# splitckpt MANIFEST 1\n# gen nranks created_ns bytes program\n7 4 1 409
 rc=$?
 [ $rc -eq 1 ] || fail "restart of a 4-rank generation gave status $rc: $(cat "$WORK/restart")"
 grep -q "generation 7 has 4 ranks: restart it under the MPI launcher: mpiexec -n 4 splitckpt restart --ckptdir $WORK/ckpt-mpi-gen" \
-	"$WORK/restart" && grep -q "cannot restart MPI jobs yet" "$WORK/restart" ||
-	fail "unclear message: $(cat "$WORK/restart")"
-PMI_RANK=0 "$SPLITCKPT" restart --ckptdir "$WORK/ckpt-mpi-gen" >"$WORK/restart2" 2>&1 &&
-	fail "a rank's restart of a 4-rank generation succeeded"
-grep -q "generation 7 has 4 ranks: restarting an MPI job is not implemented" "$WORK/restart2" ||
-	fail "unclear message under a launcher: $(cat "$WORK/restart2")"
-echo "PASS: restart refuses an MPI generation and says why"
+	"$WORK/restart" || fail "unclear message: $(cat "$WORK/restart")"
+PMI_RANK=0 PMI_SIZE=4 "$SPLITCKPT" restart --ckptdir "$WORK/ckpt-mpi-gen" >"$WORK/restart2" 2>&1 &&
+	fail "a rank's restart of a 4-rank generation without images succeeded"
+grep -q "$WORK/ckpt-mpi-gen/gen-000007/rank-00000.img" "$WORK/restart2" ||
+	fail "the missing image is not named: $(cat "$WORK/restart2")"
+PMI_RANK=0 PMI_SIZE=2 "$SPLITCKPT" restart --ckptdir "$WORK/ckpt-mpi-gen" >"$WORK/restart3" 2>&1 &&
+	fail "a 2-rank restart of a 4-rank generation succeeded"
+grep -q "generation 7 was taken with 4 ranks but this job has 2" "$WORK/restart3" ||
+	fail "another rank count is not refused clearly: $(cat "$WORK/restart3")"
+echo "PASS: restart of an MPI generation without launcher, image or the right rank count says why"

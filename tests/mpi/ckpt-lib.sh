@@ -1,0 +1,85 @@
+# Shared by the ckpt-*.sh tests: checkpoint/restart of MPI jobs built by crossing-lib.sh, under
+# mpiexec.hydra with the real coordinator. A test proves the restarted job resumed after its
+# checkpoint (its first output line is a later step than the launch's first) and that the
+# output of all its runs together is exactly the output of an uninterrupted native run.
+source "$SC_SRCDIR/tests/mpi/crossing-lib.sh"
+SC=$SC_BUILDDIR/tools/splitckpt
+CKPT_TIMEOUT=${SC_CKPT_TIMEOUT:-300}
+
+# A random pause of 0.1 to 0.6 s: checkpoints land at different moments of the program.
+random_pause() {
+	sleep "0.$((RANDOM % 5 + 1))"
+}
+
+# checkpoint DIR KIND: one --bcheckpoint or --kcheckpoint of the job in DIR, which must commit
+checkpoint() {
+	timeout -k 5 60 "$SC" command --ckptdir "$1" "--$2" >"$WORK/cmd.out" 2>&1 ||
+		fail "$2 of $1: $(cat "$WORK/cmd.out")"
+}
+
+# first_step FILE: the step number of FILE's first "step N" line (-1 if none)
+first_step() {
+	awk '/^step /{print $2; found=1; exit} END{if (!found) print -1}' "$1"
+}
+
+# ckpt_run DIR OUT NRANKS NCKPT -- COMMAND...: runs COMMAND (a launch or a restart of the job
+# in DIR) in the background, takes NCKPT blocking checkpoints at random moments and one
+# kill-checkpoint, and checks the job ended with status 85. NCKPT < 0: no checkpoint, the job
+# must finish with status 0.
+ckpt_run() {
+	local dir=$1 out=$2 n=$3 nckpt=$4
+	shift 5
+	timeout -k 5 "$CKPT_TIMEOUT" "$@" >"$out" 2>"$out.err" &
+	local pid=$!
+	if ((nckpt >= 0)); then
+		# wait for every rank to be connected
+		local i
+		for ((i = 0; i < 300; i++)); do
+			"$SC" command --ckptdir "$dir" --status 2>/dev/null | grep -q "ranks:.* $n of $n" &&
+				break
+			sleep 0.1
+		done
+		for ((i = 0; i < nckpt; i++)); do
+			random_pause
+			checkpoint "$dir" bcheckpoint
+		done
+		random_pause
+		checkpoint "$dir" kcheckpoint
+	fi
+	local rc=0
+	wait "$pid" || rc=$?
+	local want=$((nckpt >= 0 ? 85 : 0))
+	if ((rc != want)); then
+		cat "$out.err" >&2
+		fail "job in $dir ended with status $rc, expected $want"
+	fi
+}
+
+# ckpt_cycle NAME NRANKS ARGS...: native run; then launch with checkpoints and a kill-checkpoint,
+# a restart that checkpoints and is killed again, and a last restart that finishes. The three
+# outputs together must equal the native one, and each restart must resume after step 0.
+ckpt_cycle() {
+	local name=$1 n=$2
+	shift 2
+	local dir=$WORK/ckpt-$name-$n
+	run_native "$name" "$n" "$@" >"$WORK/native.out" || fail "$name native with $n ranks"
+	rm -rf "$dir"
+	ckpt_run "$dir" "$WORK/run1.out" "$n" 2 -- "$MPIEXEC" -n "$n" "$SC" launch --quiet \
+		--ckptdir "$dir" "$BIN/$name.sc" "$@"
+	ckpt_run "$dir" "$WORK/run2.out" "$n" 1 -- "$MPIEXEC" -n "$n" "$SC" restart --quiet \
+		--ckptdir "$dir"
+	ckpt_run "$dir" "$WORK/run3.out" "$n" -1 -- "$MPIEXEC" -n "$n" "$SC" restart --quiet \
+		--ckptdir "$dir"
+	local s1 s2 s3
+	s1=$(first_step "$WORK/run1.out")
+	s2=$(first_step "$WORK/run2.out")
+	s3=$(first_step "$WORK/run3.out")
+	((s2 > s1 && s3 > s2)) ||
+		fail "$name: the restarts did not resume after their checkpoints (first steps $s1, $s2, $s3)"
+	cat "$WORK/run1.out" "$WORK/run2.out" "$WORK/run3.out" >"$WORK/all.out"
+	if ! cmp -s "$WORK/all.out" "$WORK/native.out"; then
+		diff "$WORK/native.out" "$WORK/all.out" | head -20 >&2
+		fail "$name with $n ranks: the checkpointed and restarted runs differ from the native one"
+	fi
+	echo "PASS: $name with $n ranks: launch + 3 checkpoints, 2 restarts (resumed at steps $s2, $s3) = native run"
+}

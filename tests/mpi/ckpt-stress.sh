@@ -1,0 +1,39 @@
+#!/bin/bash
+# Stress: 30 checkpoints at random moments of a 4-rank communication-heavy job (ckpt_mix: ring
+# receives posted ahead, MPI_ANY_SOURCE, Alltoallv, 2 MiB messages, an Iallreduce in flight),
+# which then runs to its end with the output of an uninterrupted native run; then restarts from
+# three of those generations (the fifth, a random later one, the last), each of which must
+# resume after its checkpoint and print exactly the rest of the native output.
+source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
+build ckpt_mix
+N=4 STEPS=600 PAUSE=0 NCKPT=30
+dir=$WORK/ckpt-stress
+run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "native run"
+timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --quiet --keep 40 --ckptdir "$dir" \
+	"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run.out" 2>"$WORK/run.err" &
+pid=$!
+for ((i = 0; i < 300; i++)); do
+	"$SC" command --ckptdir "$dir" --status 2>/dev/null | grep -q "ranks:.* $N of $N" && break
+	sleep 0.1
+done
+for ((i = 1; i <= NCKPT; i++)); do
+	sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+	checkpoint "$dir" bcheckpoint
+done
+rc=0
+wait $pid || rc=$?
+((rc == 0)) || fail "the checkpointed job ended with status $rc: $(tail -5 "$WORK/run.err")"
+cmp -s "$WORK/run.out" "$WORK/native.out" || fail "30 checkpoints changed the job's output"
+last=$(grep -vc "^#" "$dir/MANIFEST")
+((last == NCKPT)) || fail "$last of $NCKPT checkpoints committed"
+echo "PASS: $NCKPT checkpoints during the run, output unchanged"
+for g in 5 $((RANDOM % (NCKPT - 7) + 6)) $NCKPT; do
+	out=$WORK/restart-$g.out
+	timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" restart --quiet --generation $g \
+		--ckptdir "$dir" >"$out" 2>"$out.err" || fail "restart of generation $g: $(tail -5 "$out.err")"
+	s=$(first_step "$out")
+	((s > 0)) || fail "generation $g: the restart did not resume after its checkpoint (first step $s)"
+	tail -n +$((s + 1)) "$WORK/native.out" | cmp -s - "$out" ||
+		fail "generation $g: the restarted output differs from the native one from step $s on"
+	echo "PASS: restart of generation $g resumed at step $s and ended like the native run"
+done
