@@ -50,8 +50,12 @@ ckpt_run() {
 	wait "$pid" || rc=$?
 	local want=$((nckpt >= 0 ? 85 : 0))
 	if ((rc != want)); then
+		echo "---- $out (end) and $out.err:" >&2
+		tail -n 12 "$out" >&2
 		cat "$out.err" >&2
-		fail "job in $dir ended with status $rc, expected $want"
+		echo "---- $dir/coordinator.log:" >&2
+		tail -n 15 "$dir/coordinator.log" >&2
+		fail "$* ended with status $rc, expected $want"
 	fi
 }
 

@@ -10,17 +10,30 @@ int PMPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int
 		  void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
 		  MPI_Comm comm, MPI_Status *status)
 {
-	MPI_Request r, s;
-	int rc = PMPI_Irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &r);
+	MPI_Request r = MPI_REQUEST_NULL, s;
+	int rc = MPI_SUCCESS;
+	/* From MPI_PROC_NULL nothing arrives: the status says so (MPICH 4.0's Irecv + Wait
+	 * would leave source and tag 0). */
+	if (source == MPI_PROC_NULL && status != MPI_STATUS_IGNORE) {
+		status->MPI_SOURCE = MPI_PROC_NULL;
+		status->MPI_TAG = MPI_ANY_TAG;
+		status->MPI_ERROR = MPI_SUCCESS;
+		rc = PMPI_Status_set_elements(status, MPI_BYTE, 0);
+	} else if (source != MPI_PROC_NULL) {
+		rc = PMPI_Irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &r);
+	}
 	if (rc != MPI_SUCCESS)
 		return rc;
 	rc = PMPI_Isend(sendbuf, sendcount, sendtype, dest, sendtag, comm, &s);
 	if (rc != MPI_SUCCESS) {
-		PMPI_Cancel(&r);
-		PMPI_Request_free(&r);
+		if (r != MPI_REQUEST_NULL) {
+			PMPI_Cancel(&r);
+			PMPI_Request_free(&r);
+		}
 		return rc;
 	}
-	rc = PMPI_Wait(&r, status);
+	if (r != MPI_REQUEST_NULL)
+		rc = PMPI_Wait(&r, status);
 	int rs = PMPI_Wait(&s, MPI_STATUS_IGNORE);
 	return rc != MPI_SUCCESS ? rc : rs;
 }
