@@ -115,6 +115,8 @@ static void enter_step(struct coord *c, int again)
 {
 	const struct phase_step *s = &phase_steps[c->ck.step];
 	char err[1024];
+	if (!again)
+		c->ck.step_start_ns = sc_now_ns();
 	if (!again && s->prepare && s->prepare(c, err, sizeof err) != 0) {
 		ckpt_abort(c, err);
 		return;
@@ -167,9 +169,17 @@ static void commit(struct coord *c)
 	c->last_gen = e.gen;
 	c->last_bytes = e.bytes;
 	c->last_nanos = nanos;
-	coord_log(
-	    c, 0, "generation %" PRIu64 " committed: %" PRIu64 " bytes from %u ranks in %.3f s%s",
-	    e.gen, e.bytes, e.nranks, (double)nanos / 1e9, ck->kill ? "; ranks told to exit" : "");
+	char steps[256];
+	size_t len = 0;
+	for (size_t i = 0; i < NSTEPS && len < sizeof steps; i++)
+		len += (size_t)snprintf(steps + len, sizeof steps - len, "%s%s %.1f ms",
+					i ? ", " : "", sc_phase_name(phase_steps[i].phase),
+					(double)ck->step_ns[i] / 1e6);
+	coord_log(c, 0,
+		  "generation %" PRIu64 " committed: %" PRIu64
+		  " bytes from %u ranks in %.3f s (%s; %u quiesce round(s))%s",
+		  e.gen, e.bytes, e.nranks, (double)nanos / 1e9, steps, ck->rounds + 1,
+		  ck->kill ? "; ranks told to exit" : "");
 	unsigned removed;
 	if (sc_manifest_gc(c->cfg->ckptdir, c->cfg->keep, &removed, why, sizeof why) != 0)
 		coord_log(c, 1, "garbage collection: %s", why);
@@ -299,6 +309,7 @@ void ckpt_on_ack(struct coord *c, struct client *cl, const struct sc_msg *m)
 		coord_log(c, 0, "generation %" PRIu64 ": collective counts agree after %u round(s)",
 			  ck->gen, ck->rounds + 1);
 	}
+	ck->step_ns[ck->step] = sc_now_ns() - ck->step_start_ns;
 	if (ck->step + 1 < NSTEPS) {
 		ck->step++;
 		enter_step(c, 0);

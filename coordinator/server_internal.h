@@ -66,6 +66,8 @@ struct checkpoint {
 	size_t nclocks, capclocks;
 	uint32_t rounds;
 	char targets[SC_MSG_TEXT];
+	int64_t step_start_ns; /* when the current step began */
+	int64_t step_ns[8];    /* how long each finished step took, by index into the list */
 };
 
 struct clock_entry {

@@ -55,7 +55,8 @@ rc=$?
 set -e
 echo "launched job ended with status $rc (85 = ended by a kill-checkpoint)"
 cat "$work/run1.err"
-splitckpt inspect "$work/ckpt" --no-verify | head -n 8
+splitckpt inspect "$work/ckpt" --no-verify >"$work/inspect.txt"
+head -n 8 "$work/inspect.txt"
 
 say "splitckpt restart --ckptdir $work/ckpt   (runs mpiexec.hydra -n 4 again, recorded at launch)"
 splitckpt restart --ckptdir "$work/ckpt" >"$work/run2.out"
