@@ -43,33 +43,32 @@ static struct clock_entry *entry(struct checkpoint *ck, uint64_t id)
 
 int agree_add(struct checkpoint *ck, const char *text, char *err, size_t errlen)
 {
+	/* lines "ID COUNT", or "!ID": held at this communicator's collective */
 	for (const char *p = text; *p;) {
 		char *end;
-		if (*p == '!') { /* "!ID": held at this communicator's collective */
-			uint64_t id = strtoull(p + 1, &end, 16);
-			if (end == p + 1 || (*end != '\n' && *end))
-				goto bad;
-			p = *end ? end + 1 : end;
-			struct clock_entry *e = entry(ck, id);
-			if (!e) {
-				snprintf(err, errlen, "coordinator out of memory");
-				return -1;
-			}
-			e->raise = 1;
-			continue;
-		}
-		uint64_t id = strtoull(p, &end, 16);
-		if (end == p || *end != ' ')
+		const int held = *p == '!';
+		uint64_t id = strtoull(p + held, &end, 16), n = 0;
+		if (end == p + held)
 			goto bad;
-		p = end + 1;
-		uint64_t n = strtoull(p, &end, 16);
-		if (end == p || (*end != '\n' && *end))
+		if (!held) {
+			if (*end != ' ')
+				goto bad;
+			p = end + 1;
+			n = strtoull(p, &end, 16);
+			if (end == p)
+				goto bad;
+		}
+		if (*end != '\n' && *end)
 			goto bad;
 		p = *end ? end + 1 : end;
 		struct clock_entry *e = entry(ck, id);
 		if (!e) {
 			snprintf(err, errlen, "coordinator out of memory");
 			return -1;
+		}
+		if (held) {
+			e->raise = 1;
+			continue;
 		}
 		if (n < e->min)
 			e->min = n;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lower-half/mpi/launcher_env.h"
 #include "launcher.h"
 #include "lh_variant.h"
 
@@ -18,23 +19,7 @@
 
 void sc_launcher_rank(long *rank, long *size)
 {
-	/* hydra and srun --mpi=pmi2: PMI_*; Open MPI: OMPI_COMM_WORLD_*; srun --mpi=pmix:
-	 * PMIX_RANK with SLURM_NTASKS */
-	static const char *const names[][2] = {
-	    {"PMI_RANK", "PMI_SIZE"},
-	    {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
-	    {"PMIX_RANK", "SLURM_NTASKS"},
-	    {"SLURM_PROCID", "SLURM_NTASKS"},
-	};
-	*rank = *size = -1;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);
-		if (r && *r) {
-			*rank = atol(r);
-			*size = n && *n ? atol(n) : -1;
-			return;
-		}
-	}
+	sc_launcher_env_rank(rank, size);
 }
 
 int sc_launcher_record(const char *ckptdir, int argc, char *const *argv, char *err, size_t errlen)

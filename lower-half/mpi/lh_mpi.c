@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../sc_syscall.h"
+#include "launcher_env.h"
 #include "lh_mpi_hook.h"
 
 extern const struct sc_mpi_table LH_TABLE;
@@ -322,19 +323,11 @@ static void die(const char *msg)
 
 static void rank_from_env(struct sc_lh_info *info)
 {
-	static const char *const names[][2] = {
-	    {"PMI_RANK", "PMI_SIZE"},
-	    {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
-	    {"PMIX_RANK", "PMIX_SIZE"},
-	    {"SLURM_PROCID", "SLURM_NTASKS"},
-	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);
-		if (r && n && *r && *n) {
-			info->rank = (uint32_t)atoi(r);
-			info->nranks = (uint32_t)atoi(n);
-			return;
-		}
+	long rank, size;
+	sc_launcher_env_rank(&rank, &size);
+	if (rank >= 0 && size > 0) {
+		info->rank = (uint32_t)rank;
+		info->nranks = (uint32_t)size;
 	}
 }
 

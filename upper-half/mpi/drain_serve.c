@@ -100,12 +100,10 @@ int sc_mpi_drained_Recv(void *buf, int count, MPI_Datatype datatype, int source,
 int sc_mpi_drained_Irecv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
 			 MPI_Comm comm, MPI_Request *request)
 {
-	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 1);
-	if (!d)
-		return SC_MPI_PENDING;
 	MPI_Status st;
-	int rc = deliver(d, buf, count, datatype, comm, &st);
-	free(d);
+	int rc = sc_mpi_drained_Recv(buf, count, datatype, source, tag, comm, &st);
+	if (rc == SC_MPI_PENDING)
+		return rc;
 	uint64_t lower;
 	if (rc == 0)
 		rc = sc_mpi_completed_request((const struct sc_abi_status *)&st, &lower);
