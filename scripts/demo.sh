@@ -54,6 +54,10 @@ wait $pid
 rc=$?
 set -e
 echo "launched job ended with status $rc (85 = ended by a kill-checkpoint)"
+# When the first rank's exit status 85 reaches it, MPICH's mpiexec may kill the ranks still
+# exiting, report their signal instead and print a banner on stdout after their output.
+sed -i -e '/^=*$/d' -e '/^=   /d' -e '/^YOUR APPLICATION TERMINATED/d' \
+	-e '/^This typically refers to a problem/d' -e '/^Please see the FAQ page/d' "$work/run1.out"
 cat "$work/run1.err"
 splitckpt inspect "$work/ckpt" --no-verify >"$work/inspect.txt"
 head -n 8 "$work/inspect.txt"

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "coord_start.h"
+#include "launcher.h"
 #include "lh_variant.h"
 
 /* "--name VALUE" or "--name=VALUE"; returns the value or NULL if argv[*i] is not --name. */
@@ -159,6 +160,10 @@ int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, c
 	int rc = sc_job_coordinator(sub, o, &js);
 	if (rc)
 		return rc;
+	/* inside a launcher (mpiexec -n 4 splitckpt launch ./app): how to start the job again,
+	 * now that the checkpoint directory exists */
+	if (!strcmp(mode, "--launch"))
+		sc_launcher_record_from_env(o->ckptdir, program);
 	char port[16];
 	snprintf(port, sizeof port, "%d", js.port);
 	set("SPLITCKPT_LH_COORD_HOST", js.host);
