@@ -18,6 +18,7 @@ extern const uint8_t sc_vh_predef_kind[SC_VH_PREDEF_MAX]; /* SC_VK_* + 1, 0: non
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sc_vobj *first, *last; /* creation order */
+static struct sc_vobj *sets;	     /* setter records, call order (newest last) */
 
 /* ---- reverse map: (kind, lower) -> application handle ------------------------------------- */
 
@@ -119,12 +120,41 @@ static struct sc_vobj *as_obj(uint64_t h)
 	return h >= SC_VH_PREDEF_MAX ? (struct sc_vobj *)(uintptr_t)h : NULL;
 }
 
+static void unref_locked(struct sc_vobj *o);
+
+/* Frees a record's copies and drops the references it holds. */
+static void release_record(struct sc_vobj *o)
+{
+	for (int i = 0; i < o->nargs; i++) {
+		if (o->refmask & (1u << i))
+			unref_locked(as_obj(o->args[i]));
+		if (o->ownmask & (1u << i))
+			free((void *)(uintptr_t)o->args[i]);
+	}
+}
+
+/* Removes the setter records of target (every one, or only those of function fn). */
+static void drop_sets_locked(uint64_t target, int fn)
+{
+	for (struct sc_vobj **p = &sets; *p;) {
+		struct sc_vobj *r = *p;
+		if (r->args[0] == target && (fn < 0 || r->fn == fn)) {
+			*p = r->next;
+			release_record(r);
+			free(r);
+		} else {
+			p = &r->next;
+		}
+	}
+}
+
 /* Drops one reference; an object nobody names any more leaves the replay list, and so may the
  * parents its record kept alive (recursion depth = length of a chain of creations). */
 static void unref_locked(struct sc_vobj *o)
 {
 	if (!o || --o->refs)
 		return;
+	drop_sets_locked((uint64_t)(uintptr_t)o, -1);
 	hash_remove(o);
 	if (o->prev)
 		o->prev->next = o->next;
@@ -134,12 +164,7 @@ static void unref_locked(struct sc_vobj *o)
 		o->next->prev = o->prev;
 	else
 		last = o->prev;
-	for (int i = 0; i < o->nargs; i++) {
-		if (o->refmask & (1u << i))
-			unref_locked(as_obj(o->args[i]));
-		if (o->ownmask & (1u << i))
-			free((void *)(uintptr_t)o->args[i]);
-	}
+	release_record(o);
 	sc_cut_free(o->cut);
 	free(o);
 }
@@ -251,6 +276,37 @@ void sc_vh_free(uint32_t kind, void *h)
 struct sc_vobj *sc_vh_first(void)
 {
 	return first;
+}
+
+void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint32_t refmask)
+{
+	struct sc_vobj *r = calloc(1, sizeof *r);
+	if (!r)
+		oom();
+	r->kind = SC_VK_COUNT; /* not an object */
+	r->fn = fn;
+	r->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
+	r->refmask = (uint16_t)refmask;
+	r->ownmask = (uint16_t)(refmask >> 16);
+	for (int i = 0; i < r->nargs; i++)
+		r->args[i] = args[i];
+	pthread_mutex_lock(&lock);
+	drop_sets_locked(r->args[0], fn); /* only the last value counts */
+	for (int i = 0; i < r->nargs; i++) {
+		struct sc_vobj *p = (refmask & (1u << i)) ? as_obj(args[i]) : NULL;
+		if (p)
+			p->refs++;
+	}
+	struct sc_vobj **tail = &sets;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = r;
+	pthread_mutex_unlock(&lock);
+}
+
+struct sc_vobj *sc_vh_sets_first(void)
+{
+	return sets;
 }
 
 void sc_vh_foreach(uint32_t kind, void (*fn)(struct sc_vobj *o, void *arg), void *arg)

@@ -98,6 +98,12 @@ void sc_vh_foreach(uint32_t kind, void (*fn)(struct sc_vobj *o, void *arg), void
 /* A copy of n bytes at p that a creation record keeps (NULL p or n <= 0: NULL); recorded with
  * bit i of the record's ownmask so it is freed with the record. Aborts when out of memory. */
 uint64_t sc_vh_copy(const void *p, long n);
+/* A setter (MPI_Comm_set_errhandler...) succeeded on the object args[0] (a handle, predefined
+ * ones included): keeps its record, replacing the one of the same function on the same
+ * object, so a restart can repeat it (refmask as for sc_vh_new, without the target). Records
+ * of an object go when it does. sc_vh_sets_first: the records in call order. */
+void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint32_t refmask);
+struct sc_vobj *sc_vh_sets_first(void);
 /* Forgets a request object without asking MPI (its lower request is gone or was replaced). */
 void sc_vh_req_drop(void *h);
 

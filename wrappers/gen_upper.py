@@ -57,7 +57,8 @@ def replay_case(f):
     """The restart's replay of an object f created: f called again with the recorded
     arguments (handles translated to the new lower half's), or None when it cannot be."""
     outs = [p for p in f.crossing if p.kind == "handle_out" and "existing" not in p.flags]
-    if len(outs) != 1 or f.via or f.poll or f.ret != "int" or "noreplay" in f.flags:
+    nouts = 0 if "replay_set" in f.flags else 1
+    if len(outs) != nouts or f.via or f.poll or f.ret != "int" or "noreplay" in f.flags:
         return None
     args, i, decls = [], 0, []
     for p in f.crossing:
@@ -80,6 +81,8 @@ def replay_case(f):
         else:
             return None
     o = [f"\tcase SC_FN_{f.name}: {{"]
+    if not outs:
+        o.append("\t\t*lower = 0;")
     o += [f"\t\t{d}" for d in decls]
     o.append(f"\t\tint rc;")
     o.append(f"\t\tSC_MPI_CALL(rc = tab->{f.short}({', '.join(args)}));")
@@ -275,6 +278,14 @@ def upper_func(f):
             else:
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_new({kind}, l_{p.name}, "
                          f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")
+    if "replay_set" in f.flags:
+        # The last call per object is repeated at restart (vhandle.c). The target (first
+        # argument) is not kept alive by the record: freeing it drops the record.
+        rec, refmask = upper_record(f)
+        if not rec or not refmask & 1:
+            raise ListError(f"{f.where}: {f.name}: replay_set needs the object first")
+        o.append(f"\tsc_vh_record_set(SC_FN_{f.name}, {len(rec)}, "
+                 f"(const uint64_t[]){{{', '.join(rec)}}}, {refmask & ~1:#x});")
     for p in outs:
         if p.hkind == "comm" and "existing" not in p.flags:
             parent = c.name if c else "MPI_COMM_NULL"

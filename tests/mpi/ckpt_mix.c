@@ -49,6 +49,9 @@ int main(int argc, char **argv)
 	MPI_Datatype every_other;
 	OK(MPI_Type_vector(VEC, 1, 2, MPI_INT, &every_other));
 	OK(MPI_Type_commit(&every_other));
+	/* state set after creation, which a restart must set again */
+	OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+	OK(MPI_Comm_set_name(dup, "ckpt-mix-dup"));
 	int half_rank, half_size;
 	OK(MPI_Comm_rank(half, &half_rank));
 	OK(MPI_Comm_size(half, &half_size));
@@ -158,6 +161,18 @@ int main(int argc, char **argv)
 		iar_out = (long long)step + rank;
 		OK(MPI_Iallreduce(&iar_out, &iar_in, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD,
 				  &iar_req));
+
+		/* what was set after creation is still set */
+		char name[MPI_MAX_OBJECT_NAME];
+		int len;
+		MPI_Errhandler eh;
+		OK(MPI_Comm_get_name(dup, name, &len));
+		CHECK(strcmp(name, "ckpt-mix-dup") == 0);
+		OK(MPI_Comm_get_errhandler(MPI_COMM_WORLD, &eh));
+		CHECK(eh == MPI_ERRORS_RETURN);
+		/* an error handler of MPI_COMM_WORLD that returns: an invalid rank is an error code
+		 */
+		CHECK(MPI_Send(&len, 1, MPI_INT, size + 5, 0, MPI_COMM_WORLD) != MPI_SUCCESS);
 
 		/* collectives on the split and the duplicate */
 		int root_val = half_rank == 0 ? value(step, rank, 9) : -1;

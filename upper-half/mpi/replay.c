@@ -2,8 +2,9 @@
  * application's threads are still suspended: MPI_Init of the new lower half at the saved thread
  * level, the same rank in a job of the same size, then every object rebuilt behind the handle
  * the application holds, in creation order (so collective creations happen in the same order on
- * every rank), and every request the cut left: receives posted again, completed ones answering
- * with the status the drain saw. */
+ * every rank), the last call of every setter (names, error handlers, info, file views), and
+ * every request the cut left: receives posted again, completed ones answering with the status
+ * the drain saw. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +124,15 @@ int sc_cut_restart(char *err, size_t errlen)
 		}
 		if (o->cut && sc_cut_comm_tables(o->cut, o->lower)) {
 			snprintf(err, errlen, "describing a rebuilt communicator failed");
+			return -1;
+		}
+	}
+	/* What setters changed since (names, error handlers, info, file views), in call order. */
+	for (struct sc_vobj *r = sc_vh_sets_first(); r; r = r->next) {
+		uint64_t unused;
+		if ((rc = sc_mpi_replay(tab, r, &unused)) != 0) {
+			snprintf(err, errlen, "repeating %s failed (MPI error %d)", fn_name(r->fn),
+				 rc);
 			return -1;
 		}
 	}
