@@ -21,8 +21,10 @@ job() {
 	timeout -k 3 "$TIMEOUT" "$@" >"$out" 2>"$out.err" &
 	local pid=$!
 	if ((nckpt >= 0)); then
+		# every rank connected and MPI initialized (a checkpoint before is refused)
 		for ((i = 0; i < 600; i++)); do
-			"$SPLITCKPT" command --ckptdir "$dir" --status 2>/dev/null |
+			grep -q "^step " "$out" 2>/dev/null &&
+				"$SPLITCKPT" command --ckptdir "$dir" --status 2>/dev/null |
 				grep -q "ranks:.* 4 of 4" && break
 			sleep 0.1
 		done

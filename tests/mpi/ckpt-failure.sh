@@ -10,13 +10,10 @@ N=4 STEPS=300 PAUSE=20000
 run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "native run"
 for round in 1 2 3 4; do
 	dir=$WORK/ckpt-failure-$round
-	timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --quiet --ckptdir "$dir" \
+	timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --ckptdir "$dir" \
 		"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run.out" 2>"$WORK/run.err" &
 	pid=$!
-	for ((i = 0; i < 300; i++)); do
-		"$SC" command --ckptdir "$dir" --status 2>/dev/null | grep -q "ranks:.* $N of $N" && break
-		sleep 0.1
-	done
+	wait_started "$dir" "$WORK/run.out" $N
 	random_pause
 	checkpoint "$dir" bcheckpoint
 	victim=$("$SC" command --ckptdir "$dir" --status | awk '/^rank 2 /{print $4}')
@@ -44,8 +41,12 @@ for round in 1 2 3 4; do
 	got=$(awk '!/^#/ {g = $1} END {print g}' "$dir/MANIFEST")
 	((got == want)) || fail "round $round: newest committed generation is $got, expected $want"
 	out=$WORK/restart-$round.out
-	timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" restart --quiet --ckptdir "$dir" \
-		>"$out" 2>"$out.err" || fail "restart after the failure: $(tail -5 "$out.err")"
+	if ! timeout -k 5 120 "$MPIEXEC" -n $N "$SC" restart --ckptdir "$dir" >"$out" 2>"$out.err"; then
+		tail -n 5 "$out"
+		cat "$out.err"
+		tail -n 20 "$dir/coordinator.log"
+		fail "restart after the failure"
+	fi
 	s=$(first_step "$out")
 	tail -n +$((s + 1)) "$WORK/native.out" | cmp -s - "$out" ||
 		fail "round $round: the restart from generation $want differs from the native run"

@@ -22,6 +22,19 @@ first_step() {
 	awk '/^step /{print $2; found=1; exit} END{if (!found) print -1}' "$1"
 }
 
+# wait_started DIR OUT NRANKS: every rank connected and the program printed its first line (MPI
+# is initialized: a checkpoint before that is refused)
+wait_started() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q "^step " "$2" 2>/dev/null &&
+			"$SC" command --ckptdir "$1" --status 2>/dev/null | grep -q "ranks:.* $3 of $3" &&
+			return 0
+		sleep 0.1
+	done
+	fail "the job in $1 did not start within 60 s"
+}
+
 # ckpt_run DIR OUT NRANKS NCKPT -- COMMAND...: runs COMMAND (a launch or a restart of the job
 # in DIR) in the background, takes NCKPT blocking checkpoints at random moments and one
 # kill-checkpoint, and checks the job ended with status 85. NCKPT < 0: no checkpoint, the job
@@ -32,13 +45,8 @@ ckpt_run() {
 	timeout -k 5 "$CKPT_TIMEOUT" "$@" >"$out" 2>"$out.err" &
 	local pid=$!
 	if ((nckpt >= 0)); then
-		# wait for every rank to be connected
+		wait_started "$dir" "$out" "$n"
 		local i
-		for ((i = 0; i < 300; i++)); do
-			"$SC" command --ckptdir "$dir" --status 2>/dev/null | grep -q "ranks:.* $n of $n" &&
-				break
-			sleep 0.1
-		done
 		for ((i = 0; i < nckpt; i++)); do
 			random_pause
 			checkpoint "$dir" bcheckpoint

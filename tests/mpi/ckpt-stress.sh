@@ -12,10 +12,7 @@ run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "native run"
 timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --quiet --keep 40 --ckptdir "$dir" \
 	"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run.out" 2>"$WORK/run.err" &
 pid=$!
-for ((i = 0; i < 300; i++)); do
-	"$SC" command --ckptdir "$dir" --status 2>/dev/null | grep -q "ranks:.* $N of $N" && break
-	sleep 0.1
-done
+wait_started "$dir" "$WORK/run.out" $N
 for ((i = 1; i <= NCKPT; i++)); do
 	sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
 	checkpoint "$dir" bcheckpoint

@@ -474,8 +474,15 @@ bad:
 int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t errlen)
 {
 	out[0] = '\0';
-	if (!sc_mpi_initialized || sc_mpi_finalized)
+	if (sc_mpi_finalized)
 		return 0;
+	if (!sc_mpi_initialized) {
+		/* A thread may be inside MPI_Init, in the lower half, with no cut to protect it. */
+		snprintf(err, errlen,
+			 "MPI is not initialized on this rank yet (before or inside MPI_Init): "
+			 "checkpoint again once it is");
+		return -1;
+	}
 	if (!text[0]) { /* the first round: stop collectives, then read the clocks */
 		targets_known = 0;
 		set_state(SC_CUT_QUIESCE);
