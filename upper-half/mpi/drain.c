@@ -19,7 +19,6 @@
 #define ABI_ANY_TAG (-2)
 #define STALL_NS (120ull * 1000000000ull) /* no progress for this long: give up, naming why */
 
-extern const unsigned char sc_mpi_replayable[SC_MPI_NFUNCS];
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
 
 int sc_mpi_request_is_recv(int fn)
@@ -177,7 +176,7 @@ static void drain_all_comms(struct probe *p)
 	sc_vh_foreach(SC_VK_COMM, drain_comm_obj, p);
 }
 
-uint64_t sc_mpi_drained_total; /* messages drained since MPI_Init, over all checkpoints */
+static uint64_t drained_total; /* messages drained since MPI_Init, over all checkpoints */
 
 int sc_cut_drain(char *err, size_t errlen)
 {
@@ -206,8 +205,7 @@ int sc_cut_drain(char *err, size_t errlen)
 	for (;;) {
 		struct scan s = {.tab = tab};
 		sc_vh_req_foreach(scan_request, &s);
-		uint64_t got =
-		    sc_mpi_recv_started - s.pending_recvs + sc_mpi_drained_total + p.drained;
+		uint64_t got = sc_mpi_recv_started - s.pending_recvs + drained_total + p.drained;
 		if (s.rc || p.rc) {
 			snprintf(err, errlen, "drain: MPI error %d", s.rc ? s.rc : p.rc);
 			return -1;
@@ -238,7 +236,7 @@ int sc_cut_drain(char *err, size_t errlen)
 		if (got < want)
 			drain_all_comms(&p);
 	}
-	sc_mpi_drained_total += p.drained;
+	drained_total += p.drained;
 	/* Every rank's messages have arrived; a barrier so that no rank writes its image while a
 	 * peer still needs it to move data of a send that the peer received. */
 	uint64_t req = 0;

@@ -10,13 +10,11 @@
 #include <string.h>
 
 #include "../mpi_crossing.h"
+#include "drain.h"
 
 #define ABI_DATATYPE_KIND SC_VK_DATATYPE
 
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
-int sc_mpi_replay(const struct sc_mpi_table *tab, const struct sc_vobj *o, uint64_t *lower);
-int sc_mpi_request_is_recv(int fn);
-int sc_mpi_request_is_persistent(int fn);
 
 static const char *fn_name(int fn)
 {
