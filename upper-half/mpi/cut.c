@@ -6,6 +6,7 @@
  * registry of threads that call MPI and the gate where they wait while a checkpoint holds MPI. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
+#include <mpi.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
@@ -166,8 +167,8 @@ void sc_mpi_coll_gate(struct sc_comm_cut *c)
 
 void sc_mpi_count_match(uint64_t lower_message)
 {
-	if (lower_message != sc_vh_predef[0x128] /* MPI_MESSAGE_NULL */ &&
-	    lower_message != sc_vh_predef[0x129] /* MPI_MESSAGE_NO_PROC */)
+	if (lower_message != sc_vh_lower(MPI_MESSAGE_NULL) &&
+	    lower_message != sc_vh_lower(MPI_MESSAGE_NO_PROC))
 		sc_cut_add(&sc_mpi_recv_started);
 }
 
@@ -263,25 +264,23 @@ void sc_cut_free(struct sc_comm_cut *c)
 	free(c);
 }
 
+static int32_t *dup_ranks(const int32_t *r, int n)
+{
+	int32_t *c = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+	if (c)
+		memcpy(c, r, sizeof(int32_t) * (size_t)n);
+	return c;
+}
+
 static int copy_tables(struct sc_comm_cut *c, const struct sc_comm_cut *p)
 {
 	if (!p || !p->world)
 		return -1;
 	c->size = p->size;
 	c->rsize = p->rsize;
-	c->world = malloc(sizeof(int32_t) * (size_t)(p->size > 0 ? p->size : 1));
-	if (!c->world)
-		return -1;
-	memcpy(c->world, p->world, sizeof(int32_t) * (size_t)p->size);
-	if (p->rworld == p->world) {
-		c->rworld = c->world;
-		return 0;
-	}
-	c->rworld = malloc(sizeof(int32_t) * (size_t)(p->rsize > 0 ? p->rsize : 1));
-	if (!c->rworld)
-		return -1;
-	memcpy(c->rworld, p->rworld, sizeof(int32_t) * (size_t)p->rsize);
-	return 0;
+	c->world = dup_ranks(p->world, p->size);
+	c->rworld = p->rworld == p->world ? c->world : dup_ranks(p->rworld, p->rsize);
+	return c->world && c->rworld ? 0 : -1;
 }
 
 void sc_mpi_comm_created(void *comm, const void *parent, int fn)
@@ -320,8 +319,8 @@ void sc_mpi_comm_created(void *comm, const void *parent, int fn)
 void sc_cut_after_init(void)
 {
 	const struct sc_mpi_table *tab = sc_mpi_tab;
-	uint64_t world = sc_vh_lower((const void *)(uintptr_t)SC_ABI_COMM_WORLD_VH);
-	uint64_t self = sc_vh_lower((const void *)(uintptr_t)0x102);
+	uint64_t world = sc_vh_lower(MPI_COMM_WORLD);
+	uint64_t self = sc_vh_lower(MPI_COMM_SELF);
 	int rc = 0;
 	SC_MPI_CALL(rc |= tab->Comm_rank(world, &sc_mpi_world_rank));
 	SC_MPI_CALL(rc |= tab->Comm_size(world, &sc_mpi_world_size));
@@ -335,8 +334,8 @@ void sc_cut_after_init(void)
 		abort();
 	}
 	sc_mpi_multi = sc_mpi_thread_level == 4096; /* MPI_THREAD_MULTIPLE */
-	sc_cut_world.id = 0x101;
-	sc_cut_self.id = mix(0x102, (uint64_t)sc_mpi_world_rank); /* one member: its own */
+	sc_cut_world.id = (uintptr_t)MPI_COMM_WORLD;
+	sc_cut_self.id = mix((uintptr_t)MPI_COMM_SELF, (uint64_t)sc_mpi_world_rank); /* its own */
 	if (!sc_mpi_sent) {
 		sc_mpi_sent = calloc((size_t)sc_mpi_world_size, sizeof *sc_mpi_sent);
 		if (!sc_mpi_sent)

@@ -5,6 +5,7 @@
  * (MPI_Request_get_status: the request stays the application's) until every send, collective and
  * I/O request completed. What a restart cannot rebuild is refused here, before anything moves. */
 #define _GNU_SOURCE
+#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,6 @@
 #include "../mpi_crossing.h"
 #include "drain.h"
 
-#define ABI_BYTE 0x247
-#define ABI_UINT64_T 0x259
-#define ABI_ANY_SOURCE (-1)
-#define ABI_ANY_TAG (-2)
 #define STALL_NS (120ull * 1000000000ull) /* no progress for this long: give up, naming why */
 
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
@@ -131,11 +128,11 @@ static int wait_req(const struct sc_mpi_table *tab, uint64_t req, struct sc_abi_
 static void drain_comm(struct probe *p, uintptr_t app, uint64_t lower)
 {
 	const struct sc_mpi_table *tab = p->tab;
-	uint64_t byte = sc_vh_predef[ABI_BYTE];
+	uint64_t byte = sc_vh_lower(MPI_BYTE);
 	for (;;) {
 		int flag = 0, n = 0, rc;
 		struct sc_abi_status st;
-		SC_MPI_CALL(rc = tab->Iprobe(ABI_ANY_SOURCE, ABI_ANY_TAG, lower, &flag, &st));
+		SC_MPI_CALL(rc = tab->Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, lower, &flag, &st));
 		if (rc == 0 && flag)
 			SC_MPI_CALL(rc = tab->Get_count(&st, byte, &n));
 		if (rc != 0 || !flag) {
@@ -171,8 +168,8 @@ static void drain_comm_obj(struct sc_vobj *o, void *arg)
 
 static void drain_all_comms(struct probe *p)
 {
-	drain_comm(p, SC_ABI_COMM_WORLD_VH, sc_vh_lower((const void *)(uintptr_t)0x101));
-	drain_comm(p, 0x102, sc_vh_lower((const void *)(uintptr_t)0x102));
+	drain_comm(p, (uintptr_t)MPI_COMM_WORLD, sc_vh_lower(MPI_COMM_WORLD));
+	drain_comm(p, (uintptr_t)MPI_COMM_SELF, sc_vh_lower(MPI_COMM_SELF));
 	sc_vh_foreach(SC_VK_COMM, drain_comm_obj, p);
 }
 
@@ -191,7 +188,7 @@ int sc_cut_drain(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for the drain");
 		return -1;
 	}
-	uint64_t u64 = sc_vh_predef[ABI_UINT64_T];
+	uint64_t u64 = sc_vh_lower(MPI_UINT64_T);
 	SC_MPI_CALL(rc = tab->Alltoall(sc_mpi_sent, 1, u64, expect, 1, u64, sc_mpi_private_comm));
 	for (int i = 0; i < n; i++)
 		want += expect[i];
