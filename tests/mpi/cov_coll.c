@@ -257,32 +257,34 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	CHECK(size <= 64);
-	for (int nb = 0; nb < 2; nb++) {
-		for (int root = 0; root < size; root += size - 1)
-			rooted(nb, root);
-		everyone(nb);
+	int steps = cov_steps(argc, argv);
+	for (int step = 1; step <= steps; step++) {
+		for (int nb = 0; nb < 2; nb++) {
+			for (int root = 0; root < size; root += size - 1)
+				rooted(nb, root);
+			everyone(nb);
+		}
+		/* several nonblocking collectives in flight at once, completed by one Waitall */
+		int a = rank, b = 0, c[64];
+		MPI_Request rs[3];
+		OK(MPI_Iallreduce(&a, &b, 1, MPI_INT, MPI_BOR, MPI_COMM_WORLD, &rs[0]));
+		OK(MPI_Iallgather(&a, 1, MPI_INT, c, 1, MPI_INT, MPI_COMM_WORLD, &rs[1]));
+		OK(MPI_Ibarrier(MPI_COMM_WORLD, &rs[2]));
+		MPI_Status sts[3];
+		OK(MPI_Waitall(3, rs, sts));
+		int bor = 0;
+		for (int r = 0; r < size; r++) {
+			bor |= r;
+			CHECK(c[r] == r);
+		}
+		CHECK(b == bor);
+		/* Reduce_local: no communication */
+		int x[3] = {1, 2, 3}, y[3] = {10, 20, 30};
+		OK(MPI_Reduce_local(x, y, 3, MPI_INT, MPI_SUM));
+		CHECK(y[0] == 11 && y[2] == 33);
+		cov_step_done(step, steps);
 	}
-	/* several nonblocking collectives in flight at once, completed by one Waitall */
-	int a = rank, b = 0, c[64];
-	MPI_Request rs[3];
-	OK(MPI_Iallreduce(&a, &b, 1, MPI_INT, MPI_BOR, MPI_COMM_WORLD, &rs[0]));
-	OK(MPI_Iallgather(&a, 1, MPI_INT, c, 1, MPI_INT, MPI_COMM_WORLD, &rs[1]));
-	OK(MPI_Ibarrier(MPI_COMM_WORLD, &rs[2]));
-	MPI_Status sts[3];
-	OK(MPI_Waitall(3, rs, sts));
-	int bor = 0;
-	for (int r = 0; r < size; r++) {
-		bor |= r;
-		CHECK(c[r] == r);
-	}
-	CHECK(b == bor);
-	/* Reduce_local: no communication */
-	int x[3] = {1, 2, 3}, y[3] = {10, 20, 30};
-	OK(MPI_Reduce_local(x, y, 3, MPI_INT, MPI_SUM));
-	CHECK(y[0] == 11 && y[2] == 33);
-	MPI_Barrier(MPI_COMM_WORLD);
-	if (rank == 0)
-		printf("cov_coll: all checks passed on %d ranks\n", size);
+	cov_finish("cov_coll");
 	MPI_Finalize();
 	return 0;
 }

@@ -296,14 +296,16 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	CHECK(size >= 2 && size <= 64);
-	groups();
-	group_ranges();
-	comms();
-	attributes();
-	intercomms();
-	MPI_Barrier(MPI_COMM_WORLD);
-	if (rank == 0)
-		printf("cov_comm: all checks passed on %d ranks\n", size);
+	int steps = cov_steps(argc, argv);
+	for (int step = 1; step <= steps; step++) {
+		groups();
+		group_ranges();
+		comms();
+		attributes();
+		intercomms();
+		cov_step_done(step, steps);
+	}
+	cov_finish("cov_comm");
 	MPI_Finalize();
 	return 0;
 }

@@ -514,18 +514,20 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	CHECK(size % 2 == 0);
 	peer = rank ^ 1;
-	modes();
-	sendrecv();
-	persistent();
-	probes();
-	completions();
-	free_cancel_elements();
-	grequests();
-	large_counts();
-	large_and_wildcards();
-	MPI_Barrier(MPI_COMM_WORLD);
-	if (rank == 0)
-		printf("cov_p2p: all checks passed on %d ranks\n", size);
+	int steps = cov_steps(argc, argv);
+	for (int step = 1; step <= steps; step++) {
+		modes();
+		sendrecv();
+		persistent();
+		probes();
+		completions();
+		free_cancel_elements();
+		grequests();
+		large_counts();
+		large_and_wildcards();
+		cov_step_done(step, steps);
+	}
+	cov_finish("cov_p2p");
 	MPI_Finalize();
 	return 0;
 }

@@ -217,13 +217,15 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	CHECK(size >= 2 && size <= 64);
-	cart();
-	graph();
-	dist_graph();
-	dist_graph_general();
-	MPI_Barrier(MPI_COMM_WORLD);
-	if (rank == 0)
-		printf("cov_topo: all checks passed on %d ranks\n", size);
+	int steps = cov_steps(argc, argv);
+	for (int step = 1; step <= steps; step++) {
+		cart();
+		graph();
+		dist_graph();
+		dist_graph_general();
+		cov_step_done(step, steps);
+	}
+	cov_finish("cov_topo");
 	MPI_Finalize();
 	return 0;
 }

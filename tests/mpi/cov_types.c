@@ -272,13 +272,15 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	CHECK(size % 2 == 0);
 	peer = rank ^ 1;
-	constructors();
-	queries();
-	pack_and_addresses();
-	type_attributes();
-	MPI_Barrier(MPI_COMM_WORLD);
-	if (rank == 0)
-		printf("cov_types: all checks passed on %d ranks\n", size);
+	int steps = cov_steps(argc, argv);
+	for (int step = 1; step <= steps; step++) {
+		constructors();
+		queries();
+		pack_and_addresses();
+		type_attributes();
+		cov_step_done(step, steps);
+	}
+	cov_finish("cov_types");
 	MPI_Finalize();
 	return 0;
 }
