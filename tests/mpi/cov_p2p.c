@@ -505,6 +505,8 @@ static void large_and_wildcards(void)
 		int v = rank * 3;
 		OK(MPI_Send(&v, 1, MPI_INT, 0, 70 + rank, MPI_COMM_WORLD));
 	}
+	/* no rank's next round may send to rank 0 before its wildcard receives are done */
+	OK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
 int main(int argc, char **argv)
