@@ -383,7 +383,10 @@ void sc_vh_req_update(void **slot, uint64_t lower)
 	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)*slot);
 	if (!o)
 		return;
-	if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]]) {
+	if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]] && (o->flags & SC_VOBJ_PARKED)) {
+		o->lower = o->parked; /* the answer is consumed: the request is inactive again */
+		o->flags &= ~(uint32_t)SC_VOBJ_PARKED;
+	} else if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]]) {
 		req_release(o);
 		*slot = (void *)(uintptr_t)sc_vk_null[SC_VK_REQUEST];
 	} else {

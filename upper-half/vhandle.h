@@ -19,6 +19,10 @@ enum {
 	/* requests: complete when a checkpoint drained, status in cut_status (upper-half/mpi) */
 	SC_VOBJ_CUTDONE = 4,
 	SC_VOBJ_STARTED = 8, /* a persistent request started at least once */
+	/* a persistent request answered from a checkpoint: `lower` is a completed generalized
+	 * request with the answer's status, `parked` the request's own lower handle, which comes
+	 * back when the application's completion call consumes the answer (sc_vh_req_update) */
+	SC_VOBJ_PARKED = 16,
 };
 
 struct sc_vobj {
@@ -40,6 +44,7 @@ struct sc_vobj {
 	struct sc_comm_cut *cut;
 	/* Requests a checkpoint found complete: the status MPI gave (SC_VOBJ_CUTDONE). */
 	struct sc_abi_status cut_status;
+	uint64_t parked; /* SC_VOBJ_PARKED */
 };
 
 extern uint64_t sc_vh_predef[SC_VH_PREDEF_MAX];

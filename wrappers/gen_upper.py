@@ -211,6 +211,11 @@ def upper_func(f):
         else:
             o.append(f"\tfor (int i = 0; i < {len_expr(rq, f, 'upper')}; i++)")
             o.append(f"\t\tsc_mpi_count_start({rq.name}[i]);")
+    if "unpark" in f.flags:
+        rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
+        o.append(f"\tint unpark_rc = sc_mpi_unpark(*{rq.name});")
+        o.append("\tif (unpark_rc != 0)")
+        o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, unpark_rc);")
     if "finalize" in f.flags:
         # MPI_Finalize is collective over MPI_COMM_WORLD: a rank that arrives early waits in
         # slices on a counted MPI_Ibarrier, where a checkpoint can park it, not inside the lower
@@ -253,6 +258,10 @@ def upper_func(f):
         msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
         o.append(f"\tif (rc == 0)")
         o.append(f"\t\tsc_mpi_count_match(l_{msg.name});")
+    if "cancel" in f.flags:
+        rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
+        o.append("\tif (rc == 0)")
+        o.append(f"\t\trc = sc_mpi_count_cancel(*{rq.name});")
     o += cleanup
     if f.ret == "double":
         o.append("\tsc_mpi_leave();")

@@ -163,39 +163,6 @@ void sc_mpi_coll_gate(struct sc_comm_cut *c)
 	}
 }
 
-/* ---- counting ------------------------------------------------------------------------- */
-
-void sc_mpi_count_match(uint64_t lower_message)
-{
-	if (lower_message != sc_vh_lower(MPI_MESSAGE_NULL) &&
-	    lower_message != sc_vh_lower(MPI_MESSAGE_NO_PROC))
-		sc_cut_add(&sc_mpi_recv_started);
-}
-
-void sc_mpi_count_start(void *request)
-{
-	if ((uintptr_t)request < SC_VH_PREDEF_MAX)
-		return;
-	struct sc_vobj *o = request;
-	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
-	/* records: buf, count, datatype, dest/source, tag, comm */
-	const void *comm = (const void *)(uintptr_t)o->args[5];
-	int peer = (int)(int64_t)o->args[3];
-	switch (o->fn) {
-	case SC_FN_MPI_Send_init:
-	case SC_FN_MPI_Ssend_init:
-	case SC_FN_MPI_Bsend_init:
-	case SC_FN_MPI_Rsend_init:
-		sc_mpi_count_send(comm, peer);
-		break;
-	case SC_FN_MPI_Recv_init:
-		sc_mpi_count_recv(peer);
-		break;
-	default:
-		break;
-	}
-}
-
 /* ---- communicators -------------------------------------------------------------------- */
 
 static uint64_t mix(uint64_t h, uint64_t v)

@@ -1,7 +1,8 @@
 /* The consistent cut of an MPI job, as the wrappers see it: per-communicator collective clocks,
  * the point-to-point counters the drain balances, and the entry points the checkpoint thread
- * calls (through struct sc_mpi_ckpt_ops). cut.c owns the clock and the quiesce, drain.c the
- * drain, drain_serve.c the drained messages, replay.c the restart of MPI. */
+ * calls (through struct sc_mpi_ckpt_ops). cut.c owns the clock and the quiesce, counters.c the
+ * counting the wrappers do not inline, drain.c the drain, drain_serve.c the drained messages,
+ * replay.c the restart of MPI. */
 #ifndef SPLITCKPT_MPI_CUT_H
 #define SPLITCKPT_MPI_CUT_H
 
@@ -81,6 +82,15 @@ static inline void sc_mpi_count_recv(int source)
 void sc_mpi_count_match(uint64_t lower_message);
 /* MPI_Start on a persistent request: counts it as a send or a receive. */
 void sc_mpi_count_start(void *request);
+/* After MPI_Cancel: waits until the request completed (locally) and takes a cancelled send or
+ * receive back from the counters (counters.c). */
+int sc_mpi_count_cancel(void *request);
+/* A persistent request answered without MPI: parked behind a completed generalized request
+ * with status st (vhandle.h, SC_VOBJ_PARKED); unparked (the answer freed, the request's own
+ * lower handle back) before it starts again or is freed. In an MPI call's window. */
+int sc_mpi_park(struct sc_vobj *o, const struct sc_abi_status *st);
+int sc_mpi_unpark(void *request);
+
 /* Frees a communicator's part (NULL: nothing). */
 void sc_cut_free(struct sc_comm_cut *c);
 /* A communicator was created by fn from parent (both application handles). */

@@ -18,18 +18,6 @@
 
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
 
-int sc_mpi_request_is_recv(int fn)
-{
-	return fn == SC_FN_MPI_Irecv || fn == SC_FN_MPI_Recv_init || fn == SC_FN_MPI_Irecv_c;
-}
-
-int sc_mpi_request_is_persistent(int fn)
-{
-	return fn == SC_FN_MPI_Send_init || fn == SC_FN_MPI_Ssend_init ||
-	       fn == SC_FN_MPI_Bsend_init || fn == SC_FN_MPI_Rsend_init ||
-	       fn == SC_FN_MPI_Recv_init;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -210,8 +198,13 @@ int sc_cut_drain(char *err, size_t errlen)
 		if (got > want) {
 			snprintf(
 			    err, errlen,
-			    "drain: rank %d received %llu messages but only %llu were sent to it",
-			    sc_mpi_world_rank, (unsigned long long)got, (unsigned long long)want);
+			    "drain: rank %d received %llu messages but only %llu were sent to it "
+			    "(receives begun %llu, %llu of them pending; drained %llu before, %llu "
+			    "now)",
+			    sc_mpi_world_rank, (unsigned long long)got, (unsigned long long)want,
+			    (unsigned long long)sc_mpi_recv_started,
+			    (unsigned long long)s.pending_recvs, (unsigned long long)drained_total,
+			    (unsigned long long)p.drained);
 			return -1;
 		}
 		if (got == want && !s.busy)

@@ -1,8 +1,8 @@
 /* The messages a checkpoint drained (upper-half memory, so they survive a restart), and how
- * the application's receives get them: before asking MPI, MPI_Recv, MPI_Irecv, MPI_Probe and
- * MPI_Iprobe take the oldest drained message that matches (communicator, source, tag, with
- * MPI_ANY_SOURCE/MPI_ANY_TAG). Every drained message left MPI before anything still in it, so
- * serving these first keeps MPI's order. */
+ * the application's receives get them: before asking MPI, MPI_Recv, MPI_Irecv (and their _c
+ * forms), MPI_Start of a persistent receive, MPI_Probe and MPI_Iprobe take the oldest drained
+ * message that matches (communicator, source, tag, with MPI_ANY_SOURCE/MPI_ANY_TAG). Every drained
+ * message left MPI before anything still in it, so serving these first keeps MPI's order. */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <pthread.h>
@@ -66,17 +66,24 @@ static struct drained *find(const void *comm, int source, int tag, int take)
 	return d;
 }
 
-/* Unpacks a drained message into the receive buffer as MPI would have received it. */
-static int deliver(struct drained *d, void *buf, int count, MPI_Datatype type, MPI_Comm comm,
+/* Unpacks a drained message into the receive buffer as MPI would have received it: `count`
+ * elements of `type` at most (MPI_ERR_TRUNCATE beyond). */
+static int deliver(struct drained *d, void *buf, MPI_Count count, MPI_Datatype type, MPI_Comm comm,
 		   MPI_Status *status)
 {
 	const struct sc_mpi_table *tab = sc_mpi_tab;
 	uint64_t l_type = sc_vh_lower(type), l_comm = sc_vh_lower(comm);
-	int max = 0, pos = 0, rc;
-	SC_MPI_CALL(rc = tab->Pack_size(count, l_type, l_comm, &max));
+	int tsize = 0, max = 0, pos = 0, rc;
+	SC_MPI_CALL(rc = tab->Type_size(l_type, &tsize));
+	/* A drained message is below 2 GiB (int counts): so are the elements it fills. */
+	int elems = count <= 0 ? 0 : tsize <= 0 ? 1 : (int)((d->size + tsize - 1) / tsize);
+	if (elems > count)
+		elems = (int)count;
+	if (rc == 0)
+		SC_MPI_CALL(rc = tab->Pack_size(elems, l_type, l_comm, &max));
 	long n = d->size <= max ? d->size : max;
 	if (rc == 0 && n > 0)
-		SC_MPI_CALL(rc = tab->Unpack(d->data, (int)n, &pos, buf, count, l_type, l_comm));
+		SC_MPI_CALL(rc = tab->Unpack(d->data, (int)n, &pos, buf, elems, l_type, l_comm));
 	if (rc == 0 && d->size > max)
 		rc = MPI_ERR_TRUNCATE;
 	if (status != MPI_STATUS_IGNORE) {
@@ -86,8 +93,8 @@ static int deliver(struct drained *d, void *buf, int count, MPI_Datatype type, M
 	return rc;
 }
 
-int sc_mpi_drained_Recv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
-			MPI_Comm comm, MPI_Status *status)
+static int serve_recv(void *buf, MPI_Count count, MPI_Datatype datatype, int source, int tag,
+		      MPI_Comm comm, MPI_Status *status)
 {
 	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 1);
 	if (!d)
@@ -97,11 +104,12 @@ int sc_mpi_drained_Recv(void *buf, int count, MPI_Datatype datatype, int source,
 	return rc;
 }
 
-int sc_mpi_drained_Irecv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
-			 MPI_Comm comm, MPI_Request *request)
+/* A nonblocking receive a drained message answers: a completed request with its status. */
+static int serve_irecv(int fn, void *buf, MPI_Count count, MPI_Datatype datatype, int source,
+		       int tag, MPI_Comm comm, MPI_Request *request)
 {
 	MPI_Status st;
-	int rc = sc_mpi_drained_Recv(buf, count, datatype, source, tag, comm, &st);
+	int rc = serve_recv(buf, count, datatype, source, tag, comm, &st);
 	if (rc == SC_MPI_PENDING)
 		return rc;
 	uint64_t lower;
@@ -109,11 +117,56 @@ int sc_mpi_drained_Irecv(void *buf, int count, MPI_Datatype datatype, int source
 		rc = sc_mpi_completed_request((const struct sc_abi_status *)&st, &lower);
 	if (rc != 0)
 		return rc;
-	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf,      (uint64_t)(int64_t)count,
+	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf,      (uint64_t)count,
 				(uint64_t)(uintptr_t)datatype, (uint64_t)(int64_t)source,
 				(uint64_t)(int64_t)tag,	       (uint64_t)(uintptr_t)comm};
-	*request = sc_vh_req_new(lower, SC_FN_MPI_Irecv, 6, rec);
+	*request = sc_vh_req_new(lower, (uint16_t)fn, 6, rec);
 	return 0;
+}
+
+int sc_mpi_drained_Recv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
+			MPI_Comm comm, MPI_Status *status)
+{
+	return serve_recv(buf, count, datatype, source, tag, comm, status);
+}
+
+int sc_mpi_drained_Recv_c(void *buf, MPI_Count count, MPI_Datatype datatype, int source, int tag,
+			  MPI_Comm comm, MPI_Status *status)
+{
+	return serve_recv(buf, count, datatype, source, tag, comm, status);
+}
+
+int sc_mpi_drained_Irecv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
+			 MPI_Comm comm, MPI_Request *request)
+{
+	return serve_irecv(SC_FN_MPI_Irecv, buf, count, datatype, source, tag, comm, request);
+}
+
+int sc_mpi_drained_Irecv_c(void *buf, MPI_Count count, MPI_Datatype datatype, int source, int tag,
+			   MPI_Comm comm, MPI_Request *request)
+{
+	return serve_irecv(SC_FN_MPI_Irecv_c, buf, count, datatype, source, tag, comm, request);
+}
+
+/* MPI_Start of a persistent receive that a drained message answers: delivered now, and the
+ * request parked (vhandle.h) until the application's completion call takes the status. */
+int sc_mpi_drained_Start(MPI_Request *request)
+{
+	struct sc_vobj *o = (struct sc_vobj *)*request;
+	if ((uintptr_t)o < SC_VH_PREDEF_MAX || o->fn != SC_FN_MPI_Recv_init)
+		return SC_MPI_PENDING;
+	int rc = sc_mpi_unpark(o); /* started again: the previous answer was consumed */
+	if (rc != 0)
+		return rc;
+	/* records: buf, count, datatype, source, tag, comm */
+	MPI_Status st;
+	rc = serve_recv((void *)(uintptr_t)o->args[0], (int)(int64_t)o->args[1],
+			(MPI_Datatype)(uintptr_t)o->args[2], (int)(int64_t)o->args[3],
+			(int)(int64_t)o->args[4], (MPI_Comm)(uintptr_t)o->args[5], &st);
+	if (rc != 0)
+		return rc;
+	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
+	return sc_mpi_park(o, (const struct sc_abi_status *)&st);
 }
 
 int sc_mpi_drained_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status)
@@ -169,5 +222,29 @@ int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower)
 		return rc;
 	}
 	SC_MPI_CALL(rc = tab->Grequest_complete(*lower));
+	return rc;
+}
+
+int sc_mpi_park(struct sc_vobj *o, const struct sc_abi_status *st)
+{
+	uint64_t answer;
+	int rc = sc_mpi_completed_request(st, &answer);
+	if (rc != 0)
+		return rc;
+	o->parked = o->lower;
+	o->lower = answer;
+	o->flags |= SC_VOBJ_PARKED;
+	return 0;
+}
+
+int sc_mpi_unpark(void *request)
+{
+	struct sc_vobj *o = request;
+	if ((uintptr_t)o < SC_VH_PREDEF_MAX || !(o->flags & SC_VOBJ_PARKED))
+		return 0;
+	int rc;
+	SC_MPI_CALL(rc = sc_mpi_tab->Request_free(&o->lower));
+	o->lower = o->parked;
+	o->flags &= ~(uint32_t)SC_VOBJ_PARKED;
 	return rc;
 }

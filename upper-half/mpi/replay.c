@@ -49,10 +49,16 @@ static void fix_request(struct sc_vobj *o, void *arg)
 		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0)
 			return fail(f, "rebuilding", o->fn, rc);
 		o->lower = lower;
+		o->flags &= ~(uint32_t)SC_VOBJ_PARKED;
 		if ((o->flags & SC_VOBJ_STARTED) && !(o->flags & SC_VOBJ_CUTDONE)) {
 			SC_MPI_CALL(rc = tab->Start(&o->lower));
 			if (rc != 0)
 				return fail(f, "restarting", o->fn, rc);
+		} else if (o->flags & SC_VOBJ_STARTED) {
+			/* Complete at the cut: answers the next completion call with the status
+			 * MPI gave (an empty one if the application had already taken it). */
+			if ((rc = sc_mpi_park(o, &o->cut_status)) != 0)
+				return fail(f, "completing", o->fn, rc);
 		}
 		return;
 	}

@@ -1,0 +1,103 @@
+/* The drain's point-to-point counters beyond what the generated wrappers count inline (cut.h):
+ * messages matched by MPI_(I)mprobe, persistent requests started, and sends or receives that
+ * MPI_Cancel took back. Also which request is which (the function that made it), for the drain
+ * and the restart. */
+#define _GNU_SOURCE
+#include <mpi.h>
+
+#include "../mpi_crossing.h"
+#include "drain.h"
+
+int sc_mpi_request_is_recv(int fn)
+{
+	return fn == SC_FN_MPI_Irecv || fn == SC_FN_MPI_Recv_init || fn == SC_FN_MPI_Irecv_c;
+}
+
+int sc_mpi_request_is_persistent(int fn)
+{
+	return fn == SC_FN_MPI_Send_init || fn == SC_FN_MPI_Ssend_init ||
+	       fn == SC_FN_MPI_Bsend_init || fn == SC_FN_MPI_Rsend_init ||
+	       fn == SC_FN_MPI_Recv_init;
+}
+
+static int request_is_send(int fn)
+{
+	return fn == SC_FN_MPI_Isend || fn == SC_FN_MPI_Issend || fn == SC_FN_MPI_Ibsend ||
+	       fn == SC_FN_MPI_Irsend || fn == SC_FN_MPI_Isend_c || fn == SC_FN_MPI_Send_init ||
+	       fn == SC_FN_MPI_Ssend_init || fn == SC_FN_MPI_Bsend_init ||
+	       fn == SC_FN_MPI_Rsend_init;
+}
+
+void sc_mpi_count_match(uint64_t lower_message)
+{
+	if (lower_message != sc_vh_lower(MPI_MESSAGE_NULL) &&
+	    lower_message != sc_vh_lower(MPI_MESSAGE_NO_PROC))
+		sc_cut_add(&sc_mpi_recv_started);
+}
+
+/* Point-to-point requests record: buf, count, datatype, dest/source, tag, comm. */
+static const void *request_comm(const struct sc_vobj *o)
+{
+	return (const void *)(uintptr_t)o->args[5];
+}
+
+static int request_peer(const struct sc_vobj *o)
+{
+	return (int)(int64_t)o->args[3];
+}
+
+void sc_mpi_count_start(void *request)
+{
+	if ((uintptr_t)request < SC_VH_PREDEF_MAX)
+		return;
+	struct sc_vobj *o = request;
+	/* Starting it means the answer a checkpoint parked was consumed (a start of an active
+	 * request is erroneous): freeing that completed generalized request cannot fail. */
+	sc_mpi_unpark(o);
+	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
+	if (o->fn == SC_FN_MPI_Recv_init)
+		sc_mpi_count_recv(request_peer(o));
+	else if (request_is_send(o->fn))
+		sc_mpi_count_send(request_comm(o), request_peer(o));
+}
+
+static void uncount(uint64_t *counter)
+{
+	if (__builtin_expect(sc_mpi_multi, 0))
+		__atomic_fetch_sub(counter, 1, __ATOMIC_RELAXED);
+	else
+		--*counter;
+}
+
+int sc_mpi_count_cancel(void *request)
+{
+	if ((uintptr_t)request < SC_VH_PREDEF_MAX)
+		return 0;
+	struct sc_vobj *o = request;
+	int recv = sc_mpi_request_is_recv(o->fn), send = request_is_send(o->fn);
+	if ((!recv && !send) || (o->flags & SC_VOBJ_CUTDONE))
+		return 0; /* counted nowhere, or already complete (a cancel does nothing then) */
+	/* A receive or send marked for cancellation completes locally, cancelled or not (MPI 4.1
+	 * 3.8.4): wait for that without taking the request from the application, which still
+	 * waits on it. A cancelled one never moves a message, so the drain must not expect it. */
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	int flag = 0, cancelled = 0, rc;
+	struct sc_abi_status st;
+	do
+		SC_MPI_CALL(rc = tab->Request_get_status(o->lower, &flag, &st));
+	while (rc == 0 && !flag);
+	if (rc == 0)
+		SC_MPI_CALL(rc = tab->Test_cancelled(&st, &cancelled));
+	if (rc != 0 || !cancelled)
+		return rc;
+	if (recv) {
+		if (request_peer(o) != SC_ABI_PROC_NULL_RANK)
+			uncount(&sc_mpi_recv_started);
+	} else {
+		struct sc_comm_cut *c = sc_comm_cut_of(request_comm(o));
+		int dest = request_peer(o);
+		if (c && dest >= 0 && dest < c->rsize && sc_mpi_sent)
+			uncount(&sc_mpi_sent[c->rworld[dest]]);
+	}
+	return 0;
+}
