@@ -3,7 +3,11 @@
  * members of some communicator disagree, sends every rank the per-communicator maximum as its
  * target for the next round. A rank that cannot reach a target without passing a collective
  * held at its own target reports that communicator ("!ID"); its target then goes one further
- * for every member. Input from ranks is checked line by line. */
+ * for every member. A rank inside a communicator's creation ("+") also takes another round: its
+ * peers may already count collectives on the new communicator, which it cannot report yet; and
+ * the communicators where ranks wait at their targets ("?ID") go one further, since the
+ * creation may wait for them (MPI_Intercomm_create's other group).
+ * Input from ranks is checked line by line. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -19,6 +23,7 @@
 void agree_reset(struct checkpoint *ck)
 {
 	ck->nclocks = 0;
+	ck->creating = 0;
 	ck->rounds = 0;
 	ck->targets[0] = '\0';
 }
@@ -37,20 +42,27 @@ static struct clock_entry *entry(struct checkpoint *ck, uint64_t id)
 		ck->capclocks = cap;
 	}
 	struct clock_entry *e = &ck->clocks[ck->nclocks++];
-	*e = (struct clock_entry){.id = id, .min = UINT64_MAX, .max = 0, .raise = 0};
+	*e = (struct clock_entry){.id = id, .min = UINT64_MAX, .max = 0, .raise = 0, .held = 0};
 	return e;
 }
 
 int agree_add(struct checkpoint *ck, const char *text, char *err, size_t errlen)
 {
-	/* lines "ID COUNT", or "!ID": held at this communicator's collective */
+	/* lines "ID COUNT", "!ID": held at this communicator's collective and behind elsewhere,
+	 * "?ID": waiting at this communicator's target, or "+": a thread is inside the creation
+	 * of a communicator, which its peers may already count in */
 	for (const char *p = text; *p;) {
 		char *end;
-		const int held = *p == '!';
-		uint64_t id = strtoull(p + held, &end, 16), n = 0;
-		if (end == p + held)
+		if (p[0] == '+' && (p[1] == '\n' || !p[1])) {
+			ck->creating = 1;
+			p += p[1] ? 2 : 1;
+			continue;
+		}
+		const int held = *p == '!', waiting = *p == '?', mark = held || waiting;
+		uint64_t id = strtoull(p + mark, &end, 16), n = 0;
+		if (end == p + mark)
 			goto bad;
-		if (!held) {
+		if (!mark) {
 			if (*end != ' ')
 				goto bad;
 			p = end + 1;
@@ -66,8 +78,11 @@ int agree_add(struct checkpoint *ck, const char *text, char *err, size_t errlen)
 			snprintf(err, errlen, "coordinator out of memory");
 			return -1;
 		}
-		if (held) {
-			e->raise = 1;
+		if (mark) {
+			if (held)
+				e->raise = 1;
+			else
+				e->held = 1;
 			continue;
 		}
 		if (n < e->min)
@@ -83,23 +98,39 @@ bad:
 
 int agree_next(struct checkpoint *ck, char *err, size_t errlen)
 {
-	int agreed = 1;
+	const int creating = ck->creating;
+	const struct clock_entry *apart = NULL; /* one that disagrees, for the message */
+	int agreed = !creating;
+	ck->creating = 0;
 	for (size_t i = 0; i < ck->nclocks; i++) {
 		struct clock_entry *e = &ck->clocks[i];
-		if (e->min != e->max)
+		if (e->min != e->max || e->raise) {
 			agreed = 0;
-		if (e->raise) { /* held members go one collective further */
-			agreed = 0;
-			e->max = e->min + 1 > e->max ? e->min + 1 : e->max;
+			apart = e;
 		}
+		/* Held members go one collective further; while a rank is inside a creation that
+		 * the agreed counts do not let finish (an intercommunicator whose other group
+		 * waits at its target), every waiting rank does (MANA's overshoot). */
+		if (e->raise || (creating && e->held))
+			e->max = e->min + 1 > e->max ? e->min + 1 : e->max;
 	}
 	if (agreed)
 		return 1;
 	if (++ck->rounds >= MAX_ROUNDS) {
-		snprintf(err, errlen,
-			 "the ranks did not agree on their collective counts in %d "
-			 "rounds",
-			 MAX_ROUNDS);
+		if (apart)
+			snprintf(
+			    err, errlen,
+			    "the ranks did not agree on their collective counts in %d rounds "
+			    "(communicator %" PRIx64 ": counts %" PRIu64 " to %" PRIu64 "%s)%s",
+			    MAX_ROUNDS, apart->id, apart->min, apart->max,
+			    apart->raise ? ", a rank held at it" : "",
+			    creating ? "; a rank is inside the creation of a communicator" : "");
+		else
+			snprintf(err, errlen,
+				 "the ranks did not agree on their collective counts in %d rounds: "
+				 "a rank stays inside the creation of a communicator (e.g. "
+				 "MPI_Comm_create_group waiting for a member held elsewhere)",
+				 MAX_ROUNDS);
 		return -1;
 	}
 	size_t len = 0;

@@ -65,6 +65,7 @@ struct checkpoint {
 	struct clock_entry *clocks;
 	size_t nclocks, capclocks;
 	uint32_t rounds;
+	int creating; /* a rank was inside a communicator's creation: another round */
 	char targets[SC_MSG_TEXT];
 	int64_t step_start_ns; /* when the current step began */
 	int64_t step_ns[8];    /* how long each finished step took, by index into the list */
@@ -73,6 +74,7 @@ struct checkpoint {
 struct clock_entry {
 	uint64_t id, min, max;
 	uint64_t raise; /* a rank held at this collective needs it: at least this target */
+	int held; /* a rank waits at its target here ("?ID"): raised while a rank is creating */
 };
 
 /* cut_agree.c */

@@ -196,6 +196,7 @@ int sc_mpi_peers(uint64_t lower_comm)
 
 int sc_mpi_fail(int fn, int rc)
 {
+	sc_mpi_thr.creating = 0;
 	sc_mpi_leave();
 	const char *name = fn >= 0 && fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[fn] : "?";
 	switch (rc) {

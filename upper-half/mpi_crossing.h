@@ -28,6 +28,9 @@ struct sc_mpi_thread {
 	int cut_thread; /* the checkpoint thread: never waits at the gates it closes */
 	/* struct sc_comm_cut * whose quiesce target holds this thread at a collective (cut.c) */
 	void *volatile gated_on;
+	/* inside a call that makes a communicator, until its part in the cut exists: peers may
+	 * count collectives on it before this rank can report it (cut.c) */
+	volatile int creating;
 };
 extern __thread struct sc_mpi_thread sc_mpi_thr __attribute__((tls_model("initial-exec")));
 

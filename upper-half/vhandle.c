@@ -122,14 +122,48 @@ static struct sc_vobj *as_obj(uint64_t h)
 
 static void unref_locked(struct sc_vobj *o);
 
+/* A copy of a handle array: its length, then the application's handles. */
+struct handles {
+	long n;
+	uint64_t h[];
+};
+
+/* Takes (+1) or drops (-1) a reference on each object a copied handle array names. */
+static void ref_handles_locked(uint64_t copy, int delta)
+{
+	const struct handles *c = (const struct handles *)(uintptr_t)copy;
+	for (long i = 0; c && i < c->n; i++) {
+		struct sc_vobj *p = as_obj(c->h[i]);
+		if (p && delta > 0)
+			p->refs++;
+		else if (p)
+			unref_locked(p);
+	}
+}
+
 /* Frees a record's copies and drops the references it holds. */
 static void release_record(struct sc_vobj *o)
 {
 	for (int i = 0; i < o->nargs; i++) {
 		if (o->refmask & (1u << i))
 			unref_locked(as_obj(o->args[i]));
-		if (o->ownmask & (1u << i))
+		if (o->harrmask & (1u << i))
+			ref_handles_locked(o->args[i], -1);
+		/* no copy lives below SC_VH_PREDEF_MAX: a value there is a sentinel kept as is */
+		if (((o->ownmask | o->harrmask) & (1u << i)) && o->args[i] >= SC_VH_PREDEF_MAX)
 			free((void *)(uintptr_t)o->args[i]);
+	}
+}
+
+/* Takes the references a new record holds. */
+static void ref_record_locked(struct sc_vobj *o)
+{
+	for (int i = 0; i < o->nargs; i++) {
+		struct sc_vobj *p = (o->refmask & (1u << i)) ? as_obj(o->args[i]) : NULL;
+		if (p)
+			p->refs++;
+		if (o->harrmask & (1u << i))
+			ref_handles_locked(o->args[i], +1);
 	}
 }
 
@@ -187,8 +221,43 @@ uint64_t sc_vh_copy(const void *p, long n)
 	return (uint64_t)(uintptr_t)c;
 }
 
+uint64_t sc_vh_copy_weights(const int *w, long n)
+{
+	if ((uintptr_t)w < SC_VH_PREDEF_MAX)
+		return (
+		    uint64_t)(uintptr_t)w; /* MPI_UNWEIGHTED, MPI_WEIGHTS_EMPTY: (int *)10, 11 */
+	return sc_vh_copy(w, n * (long)sizeof *w);
+}
+
+uint64_t sc_vh_copy_handles(void *const *h, long n)
+{
+	if (!h || n <= 0)
+		return 0;
+	struct handles *c = malloc(sizeof *c + (size_t)n * sizeof c->h[0]);
+	if (!c)
+		oom();
+	c->n = n;
+	for (long i = 0; i < n; i++)
+		c->h[i] = (uint64_t)(uintptr_t)h[i];
+	return (uint64_t)(uintptr_t)c;
+}
+
+uint64_t *sc_vh_lower_handles(uint64_t copy, long *n)
+{
+	const struct handles *c = (const struct handles *)(uintptr_t)copy;
+	*n = c ? c->n : 0;
+	if (!c)
+		return NULL;
+	uint64_t *l = malloc((size_t)c->n * sizeof *l);
+	if (!l)
+		oom();
+	for (long i = 0; i < c->n; i++)
+		l[i] = sc_vh_lower((const void *)(uintptr_t)c->h[i]);
+	return l;
+}
+
 void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
-		uint32_t refmask)
+		uint64_t refmask)
 {
 	/* A call may hand back a predefined object (MPI_Mprobe: MPI_MESSAGE_NO_PROC; an error
 	 * handler getter: MPI_ERRORS_RETURN): the application must see the ABI constant. */
@@ -196,7 +265,8 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	    lower == sc_vh_predef[sc_vk_null[kind]] ? sc_vk_null[kind] : predef_abi(kind, lower);
 	if (abi) {
 		for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++) /* no record keeps them */
-			if (refmask & (1u << (16 + i)))
+			if ((refmask & ((1ull << (16 + i)) | (1ull << (32 + i)))) &&
+			    args[i] >= SC_VH_PREDEF_MAX)
 				free((void *)(uintptr_t)args[i]);
 		return (void *)(uintptr_t)abi;
 	}
@@ -210,15 +280,12 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	o->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
 	o->refmask = (uint16_t)refmask;
 	o->ownmask = (uint16_t)(refmask >> 16);
+	o->harrmask = (uint16_t)(refmask >> 32);
 	o->refs = 1;
 	for (int i = 0; i < o->nargs; i++)
 		o->args[i] = args[i];
 	pthread_mutex_lock(&lock);
-	for (int i = 0; i < o->nargs; i++) {
-		struct sc_vobj *p = (refmask & (1u << i)) ? as_obj(args[i]) : NULL;
-		if (p)
-			p->refs++;
-	}
+	ref_record_locked(o);
 	o->prev = last;
 	if (last)
 		last->next = o;
@@ -278,7 +345,7 @@ struct sc_vobj *sc_vh_first(void)
 	return first;
 }
 
-void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint32_t refmask)
+void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask)
 {
 	struct sc_vobj *r = calloc(1, sizeof *r);
 	if (!r)
@@ -288,15 +355,12 @@ void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint32_t ref
 	r->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
 	r->refmask = (uint16_t)refmask;
 	r->ownmask = (uint16_t)(refmask >> 16);
+	r->harrmask = (uint16_t)(refmask >> 32);
 	for (int i = 0; i < r->nargs; i++)
 		r->args[i] = args[i];
 	pthread_mutex_lock(&lock);
 	drop_sets_locked(r->args[0], fn); /* only the last value counts */
-	for (int i = 0; i < r->nargs; i++) {
-		struct sc_vobj *p = (refmask & (1u << i)) ? as_obj(args[i]) : NULL;
-		if (p)
-			p->refs++;
-	}
+	ref_record_locked(r);
 	struct sc_vobj **tail = &sets;
 	while (*tail)
 		tail = &(*tail)->next;

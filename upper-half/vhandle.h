@@ -40,6 +40,9 @@ struct sc_vobj {
 	struct sc_vobj *prev, *next; /* all objects but requests, in creation order */
 	struct sc_vobj *hnext;	     /* reverse (lower -> virtual) hash chain */
 	uint16_t ownmask; /* bit i: args[i] points to a copy this record owns (freed with it) */
+	/* bit i: args[i] is a copy of an array of handles (sc_vh_copy_handles) the record owns;
+	 * each handle in it is kept alive as a bit of refmask keeps one */
+	uint16_t harrmask;
 	/* Communicators: their part in the checkpoint's cut (upper-half/mpi/cut.h). */
 	struct sc_comm_cut *cut;
 	/* Requests a checkpoint found complete: the status MPI gave (SC_VOBJ_CUTDONE). */
@@ -64,11 +67,12 @@ void sc_vh_load_predef(void (*fill)(uint64_t *lower, uint32_t n));
 
 /* A new object for `lower` created by `fn` with `nargs` recorded arguments (refmask bits 0-15:
  * arguments that are handles whose objects the record keeps alive; bits 16-31: arguments that
- * are copies made by sc_vh_copy, which the record owns); returns the
- * application's handle: the kind's ABI NULL if the lower half returned its NULL. Never fails
- * (aborts with a message when out of memory: the handle would otherwise leak in MPI). */
+ * are copies made by sc_vh_copy, which the record owns; bits 32-47: copies of handle arrays,
+ * sc_vh_copy_handles); returns the application's handle: the kind's ABI NULL if the lower half
+ * returned its NULL. Never fails (aborts with a message when out of memory: the handle would
+ * otherwise leak in MPI). */
 void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
-		uint32_t refmask);
+		uint64_t refmask);
 void sc_vh_set_lower(void *h, uint64_t lower);
 /* The application freed h (a no-op for predefined handles). */
 void sc_vh_free(uint32_t kind, void *h);
@@ -103,11 +107,19 @@ void sc_vh_foreach(uint32_t kind, void (*fn)(struct sc_vobj *o, void *arg), void
 /* A copy of n bytes at p that a creation record keeps (NULL p or n <= 0: NULL); recorded with
  * bit i of the record's ownmask so it is freed with the record. Aborts when out of memory. */
 uint64_t sc_vh_copy(const void *p, long n);
+/* A copy of n weights of a graph topology for a record (owned as sc_vh_copy's); the ABI's
+ * sentinel addresses MPI_UNWEIGHTED and MPI_WEIGHTS_EMPTY stay as they are. */
+uint64_t sc_vh_copy_weights(const int *w, long n);
+/* A copy of an array of n handles for a record (refmask bit 32 + i: the record owns it and
+ * keeps each handle's object alive); 0 for none. sc_vh_lower_handles: the array in the current
+ * lower half's handles, for a replay (malloc'd, NULL for none; *n its length). */
+uint64_t sc_vh_copy_handles(void *const *h, long n);
+uint64_t *sc_vh_lower_handles(uint64_t copy, long *n);
 /* A setter (MPI_Comm_set_errhandler...) succeeded on the object args[0] (a handle, predefined
  * ones included): keeps its record, replacing the one of the same function on the same
  * object, so a restart can repeat it (refmask as for sc_vh_new, without the target). Records
  * of an object go when it does. sc_vh_sets_first: the records in call order. */
-void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint32_t refmask);
+void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask);
 struct sc_vobj *sc_vh_sets_first(void);
 /* Forgets a request object without asking MPI (its lower request is gone or was replaced). */
 void sc_vh_req_drop(void *h);

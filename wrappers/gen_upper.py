@@ -26,12 +26,13 @@ def replayable_arg(p):
         return p.base != "double"
     if p.kind == "ptr" and "opaque" in p.flags:
         return True
-    return p.kind in ("ptr", "rank_array_in") and "copy" in p.opts
+    return p.kind in ("ptr", "rank_array_in", "handle_array_in", "weights") and "copy" in p.opts
 
 
 def upper_record(f):
     """Arguments kept in a created object's creation record (replayed at restart), and the
-    refmask: bits 0-15 handles the record keeps alive, bits 16-31 copies it owns."""
+    refmask: bits 0-15 handles the record keeps alive, bits 16-31 copies it owns, bits 32-47
+    copies of handle arrays it owns (each handle kept alive)."""
     args, refmask = [], 0
     for p in f.crossing:
         if not recorded(p):
@@ -45,6 +46,13 @@ def upper_record(f):
         elif p.kind == "string_in":
             refmask |= 1 << (16 + i)
             args.append(f"sc_vh_copy({p.name}, {p.name} ? (long)strlen({p.name}) + 1 : 0)")
+        elif "copy" in p.opts and p.kind == "handle_array_in":
+            refmask |= 1 << (32 + i)
+            args.append(f"sc_vh_copy_handles((void *const *){p.name}, (long)({p.opts['copy']}))")
+        elif "copy" in p.opts and p.kind == "weights":
+            # MPI_UNWEIGHTED and MPI_WEIGHTS_EMPTY are sentinel addresses: kept as they are
+            refmask |= 1 << (16 + i)
+            args.append(f"sc_vh_copy_weights({p.name}, (long)({p.opts['copy']}))")
         elif "copy" in p.opts and p.kind in ("ptr", "rank_array_in"):
             refmask |= 1 << (16 + i)
             args.append(f"sc_vh_copy({p.name}, (long)({p.opts['copy']}) * (long)sizeof(*{p.name}))")
@@ -57,11 +65,18 @@ def replay_case(f):
     """The restart's replay of an object f created: f called again with the recorded
     arguments (handles translated to the new lower half's), or None when it cannot be."""
     outs = [p for p in f.crossing if p.kind == "handle_out" and "existing" not in p.flags]
+    # replay_as=MPI_Y: a nonblocking creation (MPI_Comm_idup) is replayed as its blocking form
+    # with the same inputs, which every member calls in the same order at a restart
+    as_fn = f.opts.get("replay_as")
+    if as_fn:
+        outs = [p for p in outs if p.hkind != "request"]
     nouts = 0 if "replay_set" in f.flags else 1
     if len(outs) != nouts or f.via or f.poll or f.ret != "int" or "noreplay" in f.flags:
         return None
-    args, i, decls = [], 0, []
+    args, i, decls, frees = [], 0, [], []
     for p in f.crossing:
+        if p.kind == "handle_out" and as_fn and p.hkind == "request":
+            continue
         if p.kind == "handle_out":
             args.append("lower")
         elif p.kind in INT_OUT_KINDS or p.kind == "enum_out":
@@ -74,6 +89,11 @@ def replay_case(f):
             i += 1
             if p.kind == "handle_in":
                 args.append(f"sc_vh_lower((const void *)(uintptr_t){a})")
+            elif p.kind == "handle_array_in":
+                decls.append(f"long n_{p.name};")
+                decls.append(f"uint64_t *h_{p.name} = sc_vh_lower_handles({a}, &n_{p.name});")
+                frees.append(f"free(h_{p.name});")
+                args.append(f"h_{p.name}")
             elif p.kind in SCALAR_RECORD:
                 args.append(f"({p.lower_type()})(int64_t){a}")
             else:
@@ -85,7 +105,9 @@ def replay_case(f):
         o.append("\t\t*lower = 0;")
     o += [f"\t\t{d}" for d in decls]
     o.append(f"\t\tint rc;")
-    o.append(f"\t\tSC_MPI_CALL(rc = tab->{f.short}({', '.join(args)}));")
+    short = as_fn[4:] if as_fn else f.short
+    o.append(f"\t\tSC_MPI_CALL(rc = tab->{short}({', '.join(args)}));")
+    o += [f"\t\t{x}" for x in frees]
     o.append("\t\treturn rc;")
     o.append("\t}")
     return o
@@ -225,6 +247,10 @@ def upper_func(f):
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
+    makes_comm = any(p.kind == "handle_out" and p.hkind == "comm" and "existing" not in p.flags
+                     for p in f.crossing)
+    if makes_comm:  # until its part in the cut exists (sc_mpi_comm_created)
+        o.append("\tsc_mpi_thr.creating = 1;")
     o += pre
     call = f"tab->{f.short}({', '.join(args)})"
     o.append(f"\t{f.ret} rc;")
@@ -299,6 +325,7 @@ def upper_func(f):
         if p.hkind == "comm" and "existing" not in p.flags:
             parent = c.name if c else "MPI_COMM_NULL"
             o.append(f"\tsc_mpi_comm_created(*{p.name}, {parent}, SC_FN_{f.name});")
+            o.append("\tsc_mpi_thr.creating = 0;")
     if "init" in f.flags:
         o.append("\tsc_mpi_after_init();")
     if "finalize" in f.flags:
@@ -314,7 +341,7 @@ def gen_upper(handles, errclasses, funcs, digest):
          " * interface). Each translates virtual handles, switches to the thread's lower-half TLS,",
          " * calls the lower half's table and converts the results.",
          f" * {GENERATED} */",
-         "#include <stddef.h>", "#include <stdint.h>", "#include <string.h>", "",
+         "#include <stddef.h>", "#include <stdint.h>", "#include <stdlib.h>", "#include <string.h>", "",
          "#include <mpi.h>", "",
          '#include "mpi_crossing.h"', "",
          "/* The list's ABI values must be those of the mpi.h applications compile against. */"]

@@ -289,7 +289,8 @@ def parse(path):
         ret, name, plist = m.groups()
         params = []
         if plist.strip() != "void":
-            for raw in plist.split(","):
+            # commas inside {annotations} (a copy= expression's call) do not split
+            for raw in re.split(r",(?![^{]*\})", plist):
                 am = re.match(r"^(.*?)(\{(.*)\})?\s*$", raw.strip())
                 params.append(Param(am.group(1), am.group(3) or "", name, where))
         funcs.append(Func(ret, name, params, flags, where))

@@ -13,8 +13,13 @@ random_pause() {
 
 # checkpoint DIR KIND: one --bcheckpoint or --kcheckpoint of the job in DIR, which must commit
 checkpoint() {
-	timeout -k 5 60 "$SC" command --ckptdir "$1" "--$2" >"$WORK/cmd.out" 2>&1 ||
-		fail "$2 of $1: $(cat "$WORK/cmd.out")"
+	local rc=0
+	timeout -k 5 60 "$SC" command --ckptdir "$1" "--$2" >"$WORK/cmd.out" 2>&1 || rc=$?
+	if ((rc != 0)); then
+		echo "---- $1/coordinator.log (end):" >&2
+		tail -n 15 "$1/coordinator.log" >&2
+		fail "$2 of $1 (status $rc): $(cat "$WORK/cmd.out")"
+	fi
 }
 
 # first_step FILE: the step number of FILE's first "step N" line (-1 if none)

@@ -1,11 +1,12 @@
 # Tests of this area (fragment included by tests/Makefile.am; paths relative to tests/).
-# The coordinator: wire protocol, job state file and checkpoint directory (cmocka, under
-# ASan/UBSan), then a real coordinator over TCP driven by fake ranks (coord-protocol.sh).
+# The coordinator: wire protocol, job state file, checkpoint directory and the quiesce's
+# agreement on collective counts (cmocka, under ASan/UBSan), then a real coordinator over TCP
+# driven by fake ranks (coord-protocol.sh).
 SC_COORD_LIB_SRC = ../coordinator/protocol.c ../coordinator/client.c \
 	../coordinator/jobstate.c ../coordinator/manifest.c
 
 check_PROGRAMS += unit/test_protocol unit/test_jobstate unit/test_manifest unit/test_textbuf \
-	unit/fake_rank
+	unit/test_cut_agree unit/fake_rank
 
 unit_test_protocol_SOURCES = unit/test_protocol.c ../coordinator/protocol.c \
 	../coordinator/client.c
@@ -28,13 +29,18 @@ unit_test_textbuf_CFLAGS = $(SC_UNITCFLAGS)
 unit_test_textbuf_LDADD = $(SC_UNITLIBS)
 unit_test_textbuf_LDFLAGS = $(SC_UNITLINKFLAGS)
 
+unit_test_cut_agree_SOURCES = unit/test_cut_agree.c ../coordinator/cut_agree.c
+unit_test_cut_agree_CFLAGS = $(SC_UNITCFLAGS)
+unit_test_cut_agree_LDADD = $(SC_UNITLIBS)
+unit_test_cut_agree_LDFLAGS = $(SC_UNITLINKFLAGS)
+
 # The fake rank also runs under the sanitizers: it exercises the client code a real rank uses.
 unit_fake_rank_SOURCES = unit/fake_rank.c $(SC_COORD_LIB_SRC)
 unit_fake_rank_CFLAGS = $(SC_UNITCFLAGS)
 unit_fake_rank_LDFLAGS = $(SC_UNITLINKFLAGS)
 
 TESTS += unit/test_protocol unit/test_jobstate unit/test_manifest unit/test_textbuf \
-	unit/coord-protocol.sh
+	unit/test_cut_agree unit/coord-protocol.sh
 EXTRA_DIST += unit/coord-protocol.sh
 
 # Drives tools/coord_start.c (finding or starting a coordinator, launcher races) for the script.

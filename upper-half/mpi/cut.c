@@ -350,6 +350,36 @@ static void report_comm(const struct sc_comm_cut *c, struct report *r)
 		r->len += (size_t)n;
 }
 
+static void append(struct report *r, const char *text)
+{
+	size_t n = strlen(text);
+	if (n >= r->cap - r->len)
+		r->overflow = 1;
+	else
+		r->len += (size_t)snprintf(r->out + r->len, r->cap - r->len, "%s", text);
+}
+
+/* "+" when a thread is inside the creation of a communicator (the coordinator takes another
+ * round, until the new communicator can be reported); "?ID" for each communicator where a
+ * thread waits at its target (raised while some rank's creation cannot finish). */
+static void report_threads(struct report *r)
+{
+	int creating = 0;
+	pthread_mutex_lock(&reg_lock);
+	for (struct sc_mpi_thread *t = threads; t; t = t->next) {
+		const struct sc_comm_cut *c = t->gated_on;
+		creating |= t->creating;
+		if (t != &sc_mpi_thr && c && c->coll >= c->target) {
+			char line[24];
+			snprintf(line, sizeof line, "?%llx\n", (unsigned long long)c->id);
+			append(r, line);
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (creating)
+		append(r, "+\n");
+}
+
 static void report_obj(struct sc_vobj *o, void *arg)
 {
 	if (o->cut)
@@ -480,6 +510,7 @@ int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t
 		pause_briefly();
 	}
 	sc_cut_wait_threads(0);
+	report_threads(&r);
 	report_comm(&sc_cut_world, &r);
 	report_comm(&sc_cut_self, &r);
 	sc_vh_foreach(SC_VK_COMM, report_obj, &r);

@@ -133,5 +133,10 @@ int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower);
 /* A lower request that is complete with status *st (an MPI generalized request), for requests
  * that a drain completed or a drained message satisfies. */
 int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower);
+/* Lengths of arrays a creation record copies (replay.c): the sum of n counts (MPI_Dist_graph_
+ * create's edges), the dimensions of a Cartesian communicator (MPI_Cart_sub's remain_dims). In
+ * the creating call's window. */
+long sc_mpi_sum(const int *counts, int n);
+int sc_mpi_cartdim(const void *comm);
 
 #endif

@@ -36,6 +36,21 @@ static void fail(struct fix *f, const char *what, int fn, int rc)
 	f->failed = 1;
 }
 
+long sc_mpi_sum(const int *counts, int n)
+{
+	long sum = 0;
+	for (int i = 0; counts && i < n; i++)
+		sum += counts[i] > 0 ? counts[i] : 0;
+	return sum;
+}
+
+int sc_mpi_cartdim(const void *comm)
+{
+	int ndims = 0, rc;
+	SC_MPI_CALL(rc = sc_mpi_tab->Cartdim_get(sc_vh_lower(comm), &ndims));
+	return rc == 0 ? ndims : 0;
+}
+
 static void fix_request(struct sc_vobj *o, void *arg)
 {
 	struct fix *f = arg;

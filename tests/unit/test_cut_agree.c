@@ -1,0 +1,132 @@
+/* Unit tests of the coordinator's quiesce agreement (coordinator/cut_agree.c): ranks' reports
+ * of collective counts are merged, disagreement sends the maximum as targets, a held rank
+ * ("!ID") raises its communicator's target by one, a rank inside a communicator's creation
+ * ("+") takes another round even when every reported count agrees, and then ranks waiting at
+ * their targets ("?ID") go one further; malformed reports fail. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "coordinator/server_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char err[256];
+
+static struct checkpoint *fresh(void)
+{
+	struct checkpoint *ck = calloc(1, sizeof *ck);
+	assert_non_null(ck);
+	agree_reset(ck);
+	return ck;
+}
+
+static void done(struct checkpoint *ck)
+{
+	free(ck->clocks);
+	free(ck);
+}
+
+static void equal_counts_agree(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	assert_int_equal(agree_add(ck, "101 5\nab 2\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "101 5\nab 2", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 1);
+	done(ck);
+}
+
+static void disagreement_sends_maximum(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	assert_int_equal(agree_add(ck, "101 5\nab 2\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "101 7\nab 2\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_non_null(strstr(ck->targets, "101 7\n"));
+	assert_non_null(strstr(ck->targets, "ab 2\n"));
+	/* the next round starts empty */
+	assert_int_equal(agree_add(ck, "101 7\nab 2\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 1);
+	done(ck);
+}
+
+static void held_rank_raises_target(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	assert_int_equal(agree_add(ck, "!ab\nab 3\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "ab 3\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_non_null(strstr(ck->targets, "ab 4\n"));
+	done(ck);
+}
+
+static void creating_rank_takes_another_round(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	/* rank 0 already counts a collective on a new communicator (c0) that rank 1 is still
+	 * creating: c0 agrees among those who report it, the "+" keeps the quiesce going */
+	assert_int_equal(agree_add(ck, "101 5\nc0 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "+\n101 5\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_non_null(strstr(ck->targets, "c0 1\n"));
+	assert_int_equal(agree_add(ck, "101 5\nc0 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "101 5\nc0 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 1);
+	done(ck);
+}
+
+static void waiting_ranks_go_further_only_for_a_creation(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	/* everyone agrees and waits: "?" alone changes nothing */
+	assert_int_equal(agree_add(ck, "?a1\na1 3\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "a1 3\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 1);
+	/* rank 0 is inside MPI_Intercomm_create, whose other group waits at a1's target */
+	agree_reset(ck);
+	assert_int_equal(agree_add(ck, "+\nb2 4\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "?a1\na1 3\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_non_null(strstr(ck->targets, "a1 4\n"));
+	assert_non_null(strstr(ck->targets, "b2 4\n"));
+	done(ck);
+}
+
+static void malformed_reports_fail(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"101\n", "zz 1\n", "101 \n", "101 5x\n",
+					  "+x\n",  "!\n",    "?\n",    "?a1 3\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct checkpoint *ck = fresh();
+		err[0] = '\0';
+		assert_int_equal(agree_add(ck, bad[i], err, sizeof err), -1);
+		assert_non_null(strstr(err, "malformed"));
+		done(ck);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(equal_counts_agree),
+	    cmocka_unit_test(disagreement_sends_maximum),
+	    cmocka_unit_test(held_rank_raises_target),
+	    cmocka_unit_test(creating_rank_takes_another_round),
+	    cmocka_unit_test(waiting_ranks_go_further_only_for_a_creation),
+	    cmocka_unit_test(malformed_reports_fail),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
