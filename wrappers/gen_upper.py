@@ -29,6 +29,18 @@ def replayable_arg(p):
     return p.kind in ("ptr", "rank_array_in", "handle_array_in", "weights") and "copy" in p.opts
 
 
+KEYVAL_CLASSES = {"keyval": "SC_KV_COMM", "type_keyval": "SC_KV_TYPE", "win_keyval": "SC_KV_WIN"}
+
+
+def keyval_kind(f):
+    """The keyval kind (attrs.c) of an MPI_X_create_keyval / MPI_X_free_keyval."""
+    for prefix, kind in (("MPI_Comm_", "SC_KV_COMM"), ("MPI_Type_", "SC_KV_TYPE"),
+                         ("MPI_Win_", "SC_KV_WIN")):
+        if f.name.startswith(prefix):
+            return kind
+    raise ListError(f"{f.where}: {f.name}: keyval flags need MPI_Comm/Type/Win_*")
+
+
 def upper_record(f):
     """Arguments kept in a created object's creation record (replayed at restart), and the
     refmask: bits 0-15 handles the record keeps alive, bits 16-31 copies it owns, bits 32-47
@@ -195,6 +207,8 @@ def upper_func(f):
             args.append(f"(const struct sc_abi_status *){n}")
         elif k == "callback":
             args.append(f"(void *){n}")
+        elif k == "enum_in" and p.opts.get("enum") in KEYVAL_CLASSES:
+            args.append(f"sc_mpi_keyval_lower({KEYVAL_CLASSES[p.opts['enum']]}, {n})")
         else:
             args.append(n)
     if f.via:
@@ -247,6 +261,10 @@ def upper_func(f):
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
+    if "keyval_free" in f.flags:  # the application's value in, MPI's to MPI (attrs.c)
+        kv = f.params[0].name
+        o.append(f"\tint kv_app = *{kv};")
+        o.append(f"\t*{kv} = sc_mpi_keyval_lower({keyval_kind(f)}, kv_app);")
     makes_comm = any(p.kind == "handle_out" and p.hkind == "comm" and "existing" not in p.flags
                      for p in f.crossing)
     if makes_comm:  # until its part in the cut exists (sc_mpi_comm_created)
@@ -280,6 +298,14 @@ def upper_func(f):
         o.append("\tif (__builtin_expect(sc_pend != 0, 0))")
         o.append(f"\t\trc = sc_mpi_finish(SC_FN_{f.name}, SC_FN_{f.via}, sc_pend, {sarg}, "
                  f"{len(rec)}, {recarr});")
+    if "p2p_send" in f.flags and c and not persistent_init:
+        dest = next(p for p in f.params if p.kind == "rank" and p.name == "dest")
+        o.append("\tif (__builtin_expect(rc != 0, 0))")
+        o.append(f"\t\tsc_mpi_uncount_send({c.name}, {dest.name}, rc);")
+    if "p2p_recv" in f.flags and c and not persistent_init:
+        src = next(p for p in f.params if p.kind == "rank" and p.name == "source")
+        o.append("\tif (__builtin_expect(rc != 0, 0))")
+        o.append(f"\t\tsc_mpi_uncount_recv({src.name}, rc);")
     if "p2p_match" in f.flags:
         msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
         o.append(f"\tif (rc == 0)")
@@ -294,9 +320,18 @@ def upper_func(f):
         o.append("\treturn rc;")
         o.append("}")
         return o
+    if "keyval_free" in f.flags:
+        o.append("\tif (rc != 0)")
+        o.append(f"\t\t*{f.params[0].name} = kv_app;")
     o.append("\tif (__builtin_expect(rc != 0, 0))")
     o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, rc);")
     o += post
+    if "keyval_free" in f.flags:
+        o.append(f"\tsc_mpi_keyval_freed({keyval_kind(f)}, kv_app);")
+    if "keyval_new" in f.flags:  # MPI_X_create_keyval(copy_fn, delete_fn, &keyval, extra)
+        a = [p.name for p in f.params]
+        o.append(f"\tsc_mpi_keyval_created({keyval_kind(f)}, {a[2]}, (void *){a[0]}, "
+                 f"(void *){a[1]}, {a[3]});")
     if outs:
         rec, refmask = upper_record(f)
         if len(rec) > 12:  # SC_VH_MAX_ARGS

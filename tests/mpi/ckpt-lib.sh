@@ -5,6 +5,9 @@
 source "$SC_SRCDIR/tests/mpi/crossing-lib.sh"
 SC=$SC_BUILDDIR/tools/splitckpt
 CKPT_TIMEOUT=${SC_CKPT_TIMEOUT:-300}
+# A failed test leaves no job behind: its launcher (under timeout) is stopped on exit.
+JOB_PIDS=()
+trap 'for p in "${JOB_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
 # A random pause of 0.1 to 0.6 s: checkpoints land at different moments of the program.
 random_pause() {
@@ -31,13 +34,13 @@ first_step() {
 # is initialized: a checkpoint before that is refused)
 wait_started() {
 	local i
-	for ((i = 0; i < 600; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		grep -q "^step " "$2" 2>/dev/null &&
 			"$SC" command --ckptdir "$1" --status 2>/dev/null | grep -q "ranks:.* $3 of $3" &&
 			return 0
 		sleep 0.1
 	done
-	fail "the job in $1 did not start within 60 s"
+	fail "the job in $1 did not start within 120 s"
 }
 
 # ckpt_run DIR OUT NRANKS NCKPT -- COMMAND...: runs COMMAND (a launch or a restart of the job
@@ -49,6 +52,7 @@ ckpt_run() {
 	shift 5
 	timeout -k 5 "$CKPT_TIMEOUT" "$@" >"$out" 2>"$out.err" &
 	local pid=$!
+	JOB_PIDS+=("$pid")
 	if ((nckpt >= 0)); then
 		wait_started "$dir" "$out" "$n"
 		local i

@@ -101,3 +101,25 @@ int sc_mpi_count_cancel(void *request)
 	}
 	return 0;
 }
+
+/* Whether a failed point-to-point call moved no message: an error in its arguments (the
+ * message of a truncated receive was taken). */
+static int moved_nothing(int rc)
+{
+	int cls = 0, crc;
+	SC_MPI_CALL(crc = sc_mpi_tab->Error_class(rc, &cls));
+	return crc == 0 && cls != MPI_ERR_TRUNCATE && cls != MPI_ERR_IN_STATUS;
+}
+
+void sc_mpi_uncount_recv(int source, int rc)
+{
+	if (source != SC_ABI_PROC_NULL_RANK && moved_nothing(rc))
+		uncount(&sc_mpi_recv_started);
+}
+
+void sc_mpi_uncount_send(const void *comm, int dest, int rc)
+{
+	struct sc_comm_cut *c = sc_comm_cut_of(comm);
+	if (c && dest >= 0 && dest < c->rsize && sc_mpi_sent && moved_nothing(rc))
+		uncount(&sc_mpi_sent[c->rworld[dest]]);
+}

@@ -78,6 +78,10 @@ static inline void sc_mpi_count_recv(int source)
 		sc_cut_add(&sc_mpi_recv_started);
 }
 
+/* A send or receive counted above failed (rc): no longer counted if it moved no message. */
+void sc_mpi_uncount_recv(int source, int rc);
+void sc_mpi_uncount_send(const void *comm, int dest, int rc);
+
 /* MPI_(I)mprobe matched a message (lower handle; the NULL and NO_PROC messages are none). */
 void sc_mpi_count_match(uint64_t lower_message);
 /* MPI_Start on a persistent request: counts it as a send or a receive. */
@@ -95,6 +99,24 @@ int sc_mpi_unpark(void *request);
 void sc_cut_free(struct sc_comm_cut *c);
 /* A communicator was created by fn from parent (both application handles). */
 void sc_mpi_comm_created(void *comm, const void *parent, int fn);
+
+/* User keyvals (attrs.c): the application keeps the value MPI first gave; after a restart
+ * made them again, sc_mpi_keyval_lower translates (one load while none moved). */
+enum { SC_KV_COMM, SC_KV_TYPE, SC_KV_WIN };
+extern int sc_mpi_keyvals_moved;
+int sc_mpi_keyval_lookup(int kind, int app);
+static inline int sc_mpi_keyval_lower(int kind, int app)
+{
+	return __builtin_expect(sc_mpi_keyvals_moved, 0) ? sc_mpi_keyval_lookup(kind, app) : app;
+}
+/* MPI_X_create_keyval made *keyval (may give the application another value after a restart);
+ * MPI_X_free_keyval freed the application's `app`. */
+void sc_mpi_keyval_created(int kind, int *keyval, void *copy_fn, void *delete_fn, void *extra);
+void sc_mpi_keyval_freed(int kind, int app);
+/* At a checkpoint (drain): every attribute of a user keyval into upper-half memory; at a
+ * restart, after every object is rebuilt: the keyvals and those attributes again. */
+int sc_mpi_attrs_save(char *err, size_t errlen);
+int sc_mpi_attrs_restore(char *err, size_t errlen);
 
 /* ---- what the checkpoint thread calls (ckpt_mpi.h) -------------------------------------- */
 /* Phase quiesce: with targets == "" starts the cut and reports this rank's collective counts in

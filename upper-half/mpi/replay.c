@@ -155,6 +155,9 @@ int sc_cut_restart(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* Keyvals and attributes last: no callback of the application runs for them. */
+	if (sc_mpi_attrs_restore(err, errlen))
+		return -1;
 	struct fix f = {tab, err, errlen, 0};
 	sc_vh_req_foreach(fix_request, &f);
 	if (f.failed)
