@@ -23,6 +23,8 @@ enum {
 	 * request with the answer's status, `parked` the request's own lower handle, which comes
 	 * back when the application's completion call consumes the answer (sc_vh_req_update) */
 	SC_VOBJ_PARKED = 16,
+	/* a window of MPI_Win_allocate: MPI_Win_create of upper-half memory (mpi/winmem.c) */
+	SC_VOBJ_WIN_MEMORY = 32,
 };
 
 struct sc_vobj {

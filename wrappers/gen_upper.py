@@ -261,6 +261,8 @@ def upper_func(f):
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
+    if "win_free" in f.flags:  # an MPI_Win_allocate window's memory goes with it (winmem.c)
+        o.append(f"\tvoid *win_memory = sc_mpi_win_memory(*{f.params[0].name});")
     if "keyval_free" in f.flags:  # the application's value in, MPI's to MPI (attrs.c)
         kv = f.params[0].name
         o.append(f"\tint kv_app = *{kv};")
@@ -328,6 +330,11 @@ def upper_func(f):
     o += post
     if "keyval_free" in f.flags:
         o.append(f"\tsc_mpi_keyval_freed({keyval_kind(f)}, kv_app);")
+    if "win_free" in f.flags:
+        o.append("\tfree(win_memory);")
+    if "win_attr" in f.flags:  # MPI_Win_get_attr(win, keyval, attribute_val, flag)
+        a = [p.name for p in f.params]
+        o.append(f"\tsc_mpi_win_attr({a[0]}, {a[1]}, {a[2]}, {a[3]});")
     if "keyval_new" in f.flags:  # MPI_X_create_keyval(copy_fn, delete_fn, &keyval, extra)
         a = [p.name for p in f.params]
         o.append(f"\tsc_mpi_keyval_created({keyval_kind(f)}, {a[2]}, (void *){a[0]}, "

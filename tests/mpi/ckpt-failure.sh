@@ -13,7 +13,8 @@ for round in 1 2 3 4; do
 	timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --ckptdir "$dir" \
 		"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run.out" 2>"$WORK/run.err" &
 	pid=$!
-	wait_started "$dir" "$WORK/run.out" $N
+	JOB_PIDS+=("$pid")
+	wait_started "$dir" "$WORK/run.out" $N "$pid"
 	random_pause
 	checkpoint "$dir" bcheckpoint
 	victim=$("$SC" command --ckptdir "$dir" --status | awk '/^rank 2 /{print $4}')

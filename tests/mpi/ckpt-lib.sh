@@ -30,16 +30,21 @@ first_step() {
 	awk '/^step /{print $2; found=1; exit} END{if (!found) print -1}' "$1"
 }
 
-# wait_started DIR OUT NRANKS: every rank connected and the program printed its first line (MPI
-# is initialized: a checkpoint before that is refused)
+# wait_started DIR OUT NRANKS PID: every rank connected and the program printed its first line
+# (MPI is initialized: a checkpoint before that is refused); the job (PID) must not end first
 wait_started() {
 	local i
 	for ((i = 0; i < 1200; i++)); do
 		grep -q "^step " "$2" 2>/dev/null &&
 			"$SC" command --ckptdir "$1" --status 2>/dev/null | grep -q "ranks:.* $3 of $3" &&
 			return 0
+		kill -0 "$4" 2>/dev/null || break
 		sleep 0.1
 	done
+	echo "---- $2 (end), $2.err (end), status of the job:" >&2
+	tail -n 5 "$2" "$2.err" >&2
+	"$SC" command --ckptdir "$1" --status >&2
+	kill -0 "$4" 2>/dev/null || fail "the job in $1 ended before it started"
 	fail "the job in $1 did not start within 120 s"
 }
 
@@ -54,7 +59,7 @@ ckpt_run() {
 	local pid=$!
 	JOB_PIDS+=("$pid")
 	if ((nckpt >= 0)); then
-		wait_started "$dir" "$out" "$n"
+		wait_started "$dir" "$out" "$n" "$pid"
 		local i
 		for ((i = 0; i < nckpt; i++)); do
 			random_pause

@@ -12,7 +12,8 @@ run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "native run"
 timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --quiet --keep 40 --ckptdir "$dir" \
 	"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run.out" 2>"$WORK/run.err" &
 pid=$!
-wait_started "$dir" "$WORK/run.out" $N
+JOB_PIDS+=("$pid")
+wait_started "$dir" "$WORK/run.out" $N "$pid"
 for ((i = 1; i <= NCKPT; i++)); do
 	sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
 	checkpoint "$dir" bcheckpoint

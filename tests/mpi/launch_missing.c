@@ -1,8 +1,9 @@
-/* A function of the list that the running lower half lacks (MPI_Isendrecv: MPI 4.0, not in
- * Open MPI 4.1) must be reported, not crash: the call returns MPI_ERR_UNSUPPORTED_OPERATION and
- * the job goes on. argv[1]: "missing" (expect that) or "present" (expect the real exchange);
- * argv[2], optional: a file whose creation rank 0 waits for (at most 60 s) after MPI_Init, so
- * that a test can look at the running job. Built only with splitckpt-mpicc (tests/mpi/launch*). */
+/* A function of the list that the running lower half lacks (MPI_Irecv_c: MPI 4.0's large
+ * counts, not in Open MPI 4.1) must be reported, not crash: the call returns
+ * MPI_ERR_UNSUPPORTED_OPERATION and the job goes on. argv[1]: "missing" (expect that) or "present"
+ * (expect the real exchange); argv[2], optional: a file whose creation rank 0 waits for (at most 60
+ * s) after MPI_Init, so that a test can look at the running job. Built only with splitckpt-mpicc
+ * (tests/mpi/launch*). */
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,12 +19,13 @@ int main(int argc, char **argv)
 	for (int i = 0; argc > 2 && rank == 0 && i < 600 && access(argv[2], F_OK); i++)
 		usleep(100000);
 	MPI_Barrier(MPI_COMM_WORLD);
-	MPI_Request req;
+	MPI_Request req[2];
 	out = 10 + rank;
-	int rc = MPI_Isendrecv(&out, 1, MPI_INT, (rank + 1) % size, 3, &in, 1, MPI_INT,
-			       (rank + size - 1) % size, 3, MPI_COMM_WORLD, &req);
+	int rc = MPI_Irecv_c(&in, 1, MPI_INT, (rank + size - 1) % size, 3, MPI_COMM_WORLD, &req[0]);
 	if (rc == MPI_SUCCESS)
-		rc = MPI_Wait(&req, MPI_STATUS_IGNORE);
+		rc = MPI_Isend_c(&out, 1, MPI_INT, (rank + 1) % size, 3, MPI_COMM_WORLD, &req[1]);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_Waitall(2, req, MPI_STATUSES_IGNORE);
 	if (rc != MPI_SUCCESS)
 		MPI_Error_class(rc, &cls);
 	int want_missing = argc > 1 && !strcmp(argv[1], "missing");

@@ -118,6 +118,16 @@ void sc_mpi_keyval_freed(int kind, int app);
 int sc_mpi_attrs_save(char *err, size_t errlen);
 int sc_mpi_attrs_restore(char *err, size_t errlen);
 
+/* Open MPI files (files.c): each one's file pointer at a checkpoint, and back there at a
+ * restart (after the files are reopened and their views set again). */
+int sc_mpi_files_save(char *err, size_t errlen);
+int sc_mpi_files_restore(char *err, size_t errlen);
+
+/* Windows of MPI_Win_allocate (winmem.c): their memory (NULL for any other window), and
+ * MPI_Win_get_attr's answer for MPI_WIN_CREATE_FLAVOR made "allocated" again. */
+void *sc_mpi_win_memory(const void *win);
+void sc_mpi_win_attr(const void *win, int keyval, void *attribute_val, const int *flag);
+
 /* ---- what the checkpoint thread calls (ckpt_mpi.h) -------------------------------------- */
 /* Phase quiesce: with targets == "" starts the cut and reports this rank's collective counts in
  * out ("ID COUNT" lines, hex); otherwise takes the targets ("ID COUNT" lines), waits until the

@@ -2,9 +2,9 @@
  * application's threads are still suspended: MPI_Init of the new lower half at the saved thread
  * level, the same rank in a job of the same size, then every object rebuilt behind the handle
  * the application holds, in creation order (so collective creations happen in the same order on
- * every rank), the last call of every setter (names, error handlers, info, file views), and
- * every request the cut left: receives posted again, completed ones answering with the status
- * the drain saw. */
+ * every rank), the last call of every setter (names, error handlers, info, file views),
+ * keyvals and attributes (attrs.c), file pointers (files.c), and every request the cut left:
+ * receives posted again, completed ones answering with the status the drain saw. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -156,7 +156,7 @@ int sc_cut_restart(char *err, size_t errlen)
 		}
 	}
 	/* Keyvals and attributes last: no callback of the application runs for them. */
-	if (sc_mpi_attrs_restore(err, errlen))
+	if (sc_mpi_attrs_restore(err, errlen) || sc_mpi_files_restore(err, errlen))
 		return -1;
 	struct fix f = {tab, err, errlen, 0};
 	sc_vh_req_foreach(fix_request, &f);

@@ -1,0 +1,45 @@
+/* MPI_Win_allocate with the window's memory in the upper half, so that a checkpoint saves it
+ * and a restart finds it at the same address: the memory comes from the upper half's heap and
+ * the window is an MPI_Win_create of it (a record a restart replays). The window still says it
+ * was allocated (MPI_WIN_CREATE_FLAVOR), and MPI_Win_free frees its memory. */
+#define _GNU_SOURCE
+#include <mpi.h>
+#include <stdlib.h>
+
+#include "../mpi_crossing.h"
+
+int PMPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
+		      MPI_Win *win)
+{
+	void *mem = NULL;
+	/* a negative size is MPI_Win_create's error to report */
+	if (size > 0 && posix_memalign(&mem, 64, (size_t)size) != 0)
+		return MPI_ERR_NO_MEM;
+	int rc = PMPI_Win_create(mem, size, disp_unit, info, comm, win);
+	if (rc != MPI_SUCCESS) {
+		free(mem);
+		return rc;
+	}
+	if ((uintptr_t)*win >= SC_VH_PREDEF_MAX)
+		((struct sc_vobj *)*win)->flags |= SC_VOBJ_WIN_MEMORY;
+	*(void **)baseptr = mem;
+	return MPI_SUCCESS;
+}
+
+int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
+		     MPI_Win *win) __attribute__((weak, alias("PMPI_Win_allocate")));
+
+void *sc_mpi_win_memory(const void *win)
+{
+	const struct sc_vobj *o = win;
+	if ((uintptr_t)win < SC_VH_PREDEF_MAX || !(o->flags & SC_VOBJ_WIN_MEMORY))
+		return NULL;
+	return (void *)(uintptr_t)o->args[0]; /* MPI_Win_create's record: base first */
+}
+
+void sc_mpi_win_attr(const void *win, int keyval, void *attribute_val, const int *flag)
+{
+	static const int allocated = MPI_WIN_FLAVOR_ALLOCATE;
+	if (*flag && keyval == MPI_WIN_CREATE_FLAVOR && sc_mpi_win_memory(win))
+		*(const int **)attribute_val = &allocated;
+}
