@@ -5,6 +5,8 @@
 source "$SC_SRCDIR/tests/mpi/crossing-lib.sh"
 SC=$SC_BUILDDIR/tools/splitckpt
 CKPT_TIMEOUT=${SC_CKPT_TIMEOUT:-300}
+# ckpt_mix.c's MPI-IO file goes there (every rank of these one-node jobs sees it)
+export SC_CKPT_MIX_DIR=$WORK
 # A failed test leaves no job behind: its launcher (under timeout) is stopped on exit.
 JOB_PIDS=()
 trap 'for p in "${JOB_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT

@@ -2,14 +2,17 @@
  * posted a step ahead (receives outstanding across steps and across checkpoints), MPI_ANY_SOURCE
  * receives, a rendezvous-sized message, a derived datatype, Alltoallv, a nonblocking Iallreduce
  * completed one step later, and collectives on a split, a duplicated and a Cartesian
- * communicator. Every received value is checked (MPI_Abort on a wrong one) and folded into a
- * digest; rank 0 prints one line per step and the final digest, so a restarted run must print
- * exactly what an uninterrupted one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
+ * communicator; an attribute of a user keyval changed every step and an MPI-IO file each rank
+ * writes through its own file pointer (in $SC_CKPT_MIX_DIR; both must survive a restart). Every
+ * received value is checked (MPI_Abort on a wrong one) and folded into a digest; rank 0 prints one
+ * line per step and the final digest, so a restarted run must print exactly what an uninterrupted
+ * one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int rank;
@@ -55,6 +58,27 @@ int main(int argc, char **argv)
 	int half_rank, half_size;
 	OK(MPI_Comm_rank(half, &half_rank));
 	OK(MPI_Comm_size(half, &half_size));
+
+	/* an attribute, set again every step; a file, one int per rank and step */
+	int keyval;
+	OK(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN, &keyval, NULL));
+	OK(MPI_Comm_set_attr(dup, keyval, (void *)(intptr_t)999));
+	/* the file (in SC_CKPT_MIX_DIR, a directory every rank sees; none without it) is made
+	 * exclusively: a restart opens it again, and must not fail because it exists */
+	const char *dir = getenv("SC_CKPT_MIX_DIR");
+	char path[512] = "";
+	if (rank == 0 && dir && *dir)
+		snprintf(path, sizeof path, "%s/ckpt_mix.%d.%ld", dir, (int)getpid(),
+			 (long)time(NULL));
+	OK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD));
+	MPI_File fh = MPI_FILE_NULL;
+	if (path[0]) {
+		OK(MPI_File_open(MPI_COMM_WORLD, path,
+				 MPI_MODE_CREATE | MPI_MODE_EXCL | MPI_MODE_RDWR, MPI_INFO_NULL,
+				 &fh));
+		OK(MPI_File_set_view(fh, (MPI_Offset)rank * steps * (MPI_Offset)sizeof(int),
+				     MPI_INT, MPI_INT, "native", MPI_INFO_NULL));
+	}
 
 	int *big = malloc(sizeof(int) * BIG), *bigin = malloc(sizeof(int) * BIG);
 	int *sendv = malloc(sizeof(int) * (size_t)size * 8),
@@ -162,6 +186,20 @@ int main(int argc, char **argv)
 		OK(MPI_Iallreduce(&iar_out, &iar_in, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD,
 				  &iar_req));
 
+		/* the attribute holds what the last step set; the file pointer is where it was */
+		void *attr = NULL;
+		int flag = 0;
+		OK(MPI_Comm_get_attr(dup, keyval, &attr, &flag));
+		CHECK(flag && (intptr_t)attr == (step ? 1000 + step - 1 : 999));
+		OK(MPI_Comm_set_attr(dup, keyval, (void *)(intptr_t)(1000 + step)));
+		if (fh != MPI_FILE_NULL) {
+			MPI_Offset pos = -1;
+			OK(MPI_File_get_position(fh, &pos));
+			CHECK(pos == step);
+			int rec = value(step, rank, 11);
+			OK(MPI_File_write(fh, &rec, 1, MPI_INT, &st));
+		}
+
 		/* what was set after creation is still set */
 		char name[MPI_MAX_OBJECT_NAME];
 		int len;
@@ -193,6 +231,16 @@ int main(int argc, char **argv)
 	}
 	if (iar_req != MPI_REQUEST_NULL)
 		OK(MPI_Wait(&iar_req, MPI_STATUS_IGNORE));
+	/* every step's record is in the file, written once in order */
+	for (int step = 0; fh != MPI_FILE_NULL && step < steps; step++) {
+		int rec = -1;
+		OK(MPI_File_read_at(fh, step, &rec, 1, MPI_INT, MPI_STATUS_IGNORE));
+		CHECK(rec == value(step, rank, 11));
+		fold(&rec, sizeof rec);
+	}
+	if (fh != MPI_FILE_NULL)
+		OK(MPI_File_close(&fh));
+	OK(MPI_Comm_free_keyval(&keyval));
 	uint64_t all[64] = {0};
 	CHECK(size <= 64);
 	OK(MPI_Gather(&digest, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));
