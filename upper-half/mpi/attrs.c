@@ -34,6 +34,14 @@ static struct attr *attrs; /* the last checkpoint's attributes */
 static size_t nattrs, capattrs;
 int sc_mpi_keyvals_moved; /* a restart made the keyvals again: translate */
 
+/* After entries left the list: the tail pointer must not point into a freed one. */
+static void find_tail(void)
+{
+	keyvals_tail = &keyvals;
+	while (*keyvals_tail)
+		keyvals_tail = &(*keyvals_tail)->next;
+}
+
 static struct keyval *find_app(int kind, int app)
 {
 	for (struct keyval *k = keyvals; k; k = k->next)
@@ -75,9 +83,7 @@ void sc_mpi_keyval_created(int kind, int *keyval, void *copy_fn, void *delete_fn
 			p = &old->next;
 		}
 	}
-	keyvals_tail = &keyvals;
-	while (*keyvals_tail)
-		keyvals_tail = &(*keyvals_tail)->next;
+	find_tail();
 	/* After a restart the new MPI may hand out a value the application already holds for
 	 * another keyval: this one then gets a value of its own. */
 	for (int v = 0x7ffffff0; find_app(kind, k->app); v--)
@@ -234,11 +240,8 @@ int sc_mpi_attrs_restore(char *err, size_t errlen)
 		}
 		rc = create_keyval(tab, k);
 		p = &k->next;
-		if (!k->next)
-			keyvals_tail = &k->next;
 	}
-	if (!keyvals)
-		keyvals_tail = &keyvals;
+	find_tail();
 	sc_mpi_keyvals_moved = 1;
 	for (size_t i = 0; i < nattrs && !rc; i++) {
 		const struct keyval *k = find_app(attrs[i].kind, attrs[i].app_keyval);
