@@ -25,6 +25,12 @@ enum {
 	SC_VOBJ_PARKED = 16,
 	/* a window of MPI_Win_allocate: MPI_Win_create of upper-half memory (mpi/winmem.c) */
 	SC_VOBJ_WIN_MEMORY = 32,
+	/* a message handle of MPI_(I)mprobe for a drained message (mpi/drain_serve.c): its lower
+	 * value is that message in upper-half memory, not an MPI handle */
+	SC_VOBJ_DRAINED_MSG = 64,
+	/* a message handle MPI_Mrecv/MPI_Imrecv took (the call may still run): nothing to rebuild
+	 */
+	SC_VOBJ_TAKEN = 128,
 };
 
 struct sc_vobj {
@@ -109,6 +115,12 @@ void sc_vh_foreach(uint32_t kind, void (*fn)(struct sc_vobj *o, void *arg), void
 /* A copy of n bytes at p that a creation record keeps (NULL p or n <= 0: NULL); recorded with
  * bit i of the record's ownmask so it is freed with the record. Aborts when out of memory. */
 uint64_t sc_vh_copy(const void *p, long n);
+/* MPI_Mrecv/MPI_Imrecv took the message behind h (SC_VOBJ_TAKEN). */
+static inline void sc_vh_message_taken(void *h)
+{
+	if ((uintptr_t)h >= SC_VH_PREDEF_MAX)
+		((struct sc_vobj *)h)->flags |= SC_VOBJ_TAKEN;
+}
 /* A copy of n weights of a graph topology for a record (owned as sc_vh_copy's); the ABI's
  * sentinel addresses MPI_UNWEIGHTED and MPI_WEIGHTS_EMPTY stay as they are. */
 uint64_t sc_vh_copy_weights(const int *w, long n);

@@ -275,10 +275,16 @@ def upper_func(f):
     call = f"tab->{f.short}({', '.join(args)})"
     o.append(f"\t{f.ret} rc;")
     if f.poll:
+        # A probe parked through a checkpoint whose drain took messages starts over too:
+        # they are no longer in MPI, and its drained hook (at the start) must see them.
+        drained_poll = "drained" in f.flags
+        if drained_poll:
+            o.append("\tconst unsigned drains = sc_mpi_drains;")
         o.append("\tdo {")
         o.append(f"\t\tSC_MPI_CALL(rc = {call});")
         o.append(f"\t}} while (__builtin_expect(rc == SC_MPI_PENDING, 0) && "
-                 f"sc_mpi_slice_done(SC_FN_{f.name}));")
+                 f"sc_mpi_slice_done(SC_FN_{f.name})"
+                 + (" && drains == sc_mpi_drains" if drained_poll else "") + ");")
         # Parked through a restart: nothing completed yet, so the call starts over with the
         # new lower half's handles.
         o.append("\tif (__builtin_expect(rc == SC_MPI_PENDING, 0)) {")
@@ -290,6 +296,10 @@ def upper_func(f):
         o.append("\t}")
     else:
         o.append(f"\tSC_MPI_CALL(rc = {call});")
+    for p in f.crossing:  # MPI_(I)mrecv took the message: no MPI object behind the handle
+        if p.kind == "handle_free" and p.hkind == "message":
+            o.append(f"\tif (l_{p.name} == sc_vh_predef[sc_vk_null[SC_VK_MESSAGE]])")
+            o.append(f"\t\tsc_vh_message_taken(*{p.name});")
     if f.via:
         st = f.status_param()
         sarg = f"(struct sc_abi_status *){st.name}" if st else "NULL"

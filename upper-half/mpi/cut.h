@@ -28,6 +28,7 @@ extern uint64_t *sc_mpi_sent;		  /* messages sent to each world rank since MPI_I
 extern uint64_t sc_mpi_recv_started;	  /* receives begun (or messages matched by mprobe) */
 extern int sc_mpi_multi;		  /* MPI_THREAD_MULTIPLE: counters move atomically */
 extern volatile uint64_t sc_mpi_ndrained; /* drained messages not yet received */
+extern volatile unsigned sc_mpi_drains;	  /* drains that took messages (probes start over) */
 
 #define SC_ABI_COMM_WORLD_VH 0x101
 #define SC_ABI_PROC_NULL_RANK (-3)

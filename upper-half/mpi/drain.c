@@ -36,7 +36,10 @@ struct refusal {
 static void check_object(struct sc_vobj *o, void *arg)
 {
 	struct refusal *r = arg;
-	if (r->refused || sc_mpi_replayable[o->fn])
+	/* a drained message's handle (the message is in upper-half memory), or one MPI_Mrecv
+	 * took (its request is the drain's to complete) */
+	if (r->refused || sc_mpi_replayable[o->fn] ||
+	    (o->flags & (SC_VOBJ_DRAINED_MSG | SC_VOBJ_TAKEN)))
 		return;
 	r->refused = 1;
 	snprintf(r->err, r->errlen,
@@ -162,6 +165,7 @@ static void drain_all_comms(struct probe *p)
 }
 
 static uint64_t drained_total; /* messages drained since MPI_Init, over all checkpoints */
+volatile unsigned sc_mpi_drains;
 
 int sc_cut_drain(char *err, size_t errlen)
 {
@@ -227,6 +231,8 @@ int sc_cut_drain(char *err, size_t errlen)
 			drain_all_comms(&p);
 	}
 	drained_total += p.drained;
+	if (p.drained)
+		sc_mpi_drains++;
 	if (sc_mpi_attrs_save(err, errlen) || sc_mpi_files_save(err, errlen))
 		return -1;
 	/* Every rank's messages have arrived; a barrier so that no rank writes its image while a

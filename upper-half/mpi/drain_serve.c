@@ -1,8 +1,10 @@
 /* The messages a checkpoint drained (upper-half memory, so they survive a restart), and how
  * the application's receives get them: before asking MPI, MPI_Recv, MPI_Irecv (and their _c
  * forms), MPI_Start of a persistent receive, MPI_Probe and MPI_Iprobe take the oldest drained
- * message that matches (communicator, source, tag, with MPI_ANY_SOURCE/MPI_ANY_TAG). Every drained
- * message left MPI before anything still in it, so serving these first keeps MPI's order. */
+ * message that matches (communicator, source, tag, with MPI_ANY_SOURCE/MPI_ANY_TAG); MPI_Mprobe
+ * and MPI_Improbe match it to a message handle that MPI_Mrecv/MPI_Imrecv then receive. Every
+ * drained message left MPI before anything still in it, so serving these first keeps MPI's order.
+ */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <pthread.h>
@@ -42,8 +44,10 @@ int sc_drained_add(uintptr_t comm, const struct sc_abi_status *st, const void *d
 	return 0;
 }
 
-/* The oldest drained message matching (comm, source, tag); removed from the queue if take. */
-static struct drained *find(const void *comm, int source, int tag, int take)
+enum { PEEK, TAKE, MATCH }; /* MATCH: out of the queue, still not received (MPI_Mprobe) */
+
+/* The oldest drained message matching (comm, source, tag); out of the queue unless PEEK. */
+static struct drained *find(const void *comm, int source, int tag, int how)
 {
 	struct drained *d = NULL;
 	pthread_mutex_lock(&qlock);
@@ -54,12 +58,13 @@ static struct drained *find(const void *comm, int source, int tag, int take)
 		    (tag != MPI_ANY_TAG && tag != x->st.tag))
 			continue;
 		d = x;
-		if (take) {
+		if (how != PEEK) {
 			*p = x->next;
 			if (tail == &x->next)
 				tail = p;
-			sc_mpi_ndrained--;
 		}
+		if (how == TAKE)
+			sc_mpi_ndrained--;
 		break;
 	}
 	pthread_mutex_unlock(&qlock);
@@ -96,7 +101,7 @@ static int deliver(struct drained *d, void *buf, MPI_Count count, MPI_Datatype t
 static int serve_recv(void *buf, MPI_Count count, MPI_Datatype datatype, int source, int tag,
 		      MPI_Comm comm, MPI_Status *status)
 {
-	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 1);
+	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, TAKE);
 	if (!d)
 		return SC_MPI_PENDING;
 	int rc = deliver(d, buf, count, datatype, comm, status);
@@ -171,7 +176,7 @@ int sc_mpi_drained_Start(MPI_Request *request)
 
 int sc_mpi_drained_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status)
 {
-	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, 0);
+	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, PEEK);
 	if (!d)
 		return SC_MPI_PENDING;
 	*flag = 1;
@@ -184,6 +189,85 @@ int sc_mpi_drained_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status)
 {
 	int flag;
 	return sc_mpi_drained_Iprobe(source, tag, comm, &flag, status);
+}
+
+/* ---- matched probes: a message handle of our own for a drained message ---------------------- */
+
+/* MPI_(I)mprobe matched drained message d: the handle's object is flagged SC_VOBJ_DRAINED_MSG
+ * and its lower value is d (no MPI handle is an upper-half address). Records as MPI_Mprobe's. */
+static MPI_Message matched(struct drained *d, int fn, int source, int tag, MPI_Comm comm)
+{
+	const uint64_t rec[] = {(uint64_t)(int64_t)source, (uint64_t)(int64_t)tag,
+				(uint64_t)(uintptr_t)comm};
+	struct sc_vobj *o =
+	    sc_vh_new(SC_VK_MESSAGE, (uint64_t)(uintptr_t)d, (uint16_t)fn, 3, rec, 0x4);
+	o->flags |= SC_VOBJ_DRAINED_MSG;
+	return (MPI_Message)o;
+}
+
+int sc_mpi_drained_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *message,
+			  MPI_Status *status)
+{
+	struct drained *d = source == MPI_PROC_NULL ? NULL : find(comm, source, tag, MATCH);
+	if (!d)
+		return SC_MPI_PENDING;
+	if (status != MPI_STATUS_IGNORE)
+		memcpy(status, &d->st, sizeof d->st);
+	*message = matched(d, SC_FN_MPI_Mprobe, source, tag, comm);
+	return 0;
+}
+
+int sc_mpi_drained_Improbe(int source, int tag, MPI_Comm comm, int *flag, MPI_Message *message,
+			   MPI_Status *status)
+{
+	int rc = sc_mpi_drained_Mprobe(source, tag, comm, message, status);
+	if (rc == 0)
+		*flag = 1;
+	return rc;
+}
+
+/* The drained message behind a handle of matched(), taken from it (NULL: an MPI message). */
+static struct drained *take_matched(MPI_Message *message)
+{
+	struct sc_vobj *o = (struct sc_vobj *)*message;
+	if ((uintptr_t)o < SC_VH_PREDEF_MAX || !(o->flags & SC_VOBJ_DRAINED_MSG))
+		return NULL;
+	struct drained *d = (struct drained *)(uintptr_t)o->lower;
+	sc_vh_free(SC_VK_MESSAGE, o);
+	*message = MPI_MESSAGE_NULL;
+	pthread_mutex_lock(&qlock);
+	sc_mpi_ndrained--;
+	pthread_mutex_unlock(&qlock);
+	return d;
+}
+
+int sc_mpi_drained_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message,
+			 MPI_Status *status)
+{
+	struct drained *d = take_matched(message);
+	if (!d)
+		return SC_MPI_PENDING;
+	int rc = deliver(d, buf, count, datatype, (MPI_Comm)d->comm, status);
+	free(d);
+	return rc;
+}
+
+int sc_mpi_drained_Imrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message,
+			  MPI_Request *request)
+{
+	MPI_Status st;
+	int rc = sc_mpi_drained_Mrecv(buf, count, datatype, message, &st);
+	if (rc == SC_MPI_PENDING)
+		return rc;
+	uint64_t lower;
+	if (rc == 0)
+		rc = sc_mpi_completed_request((const struct sc_abi_status *)&st, &lower);
+	if (rc != 0)
+		return rc;
+	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf, (uint64_t)(int64_t)count,
+				(uint64_t)(uintptr_t)datatype};
+	*request = sc_vh_req_new(lower, SC_FN_MPI_Imrecv, 3, rec);
+	return 0;
 }
 
 /* ---- completed requests: MPI generalized requests answering with a saved status ----------- */

@@ -129,6 +129,8 @@ int sc_cut_restart(char *err, size_t errlen)
 	}
 	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
 		uint64_t lower = 0;
+		if (o->flags & (SC_VOBJ_DRAINED_MSG | SC_VOBJ_TAKEN))
+			continue; /* no MPI object behind it (a drained or a received message) */
 		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0) {
 			snprintf(err, errlen,
 				 "rebuilding an MPI object made by %s failed (MPI error %d)",
