@@ -223,9 +223,9 @@ uint64_t sc_vh_copy(const void *p, long n)
 
 uint64_t sc_vh_copy_weights(const int *w, long n)
 {
+	/* MPI_UNWEIGHTED, MPI_WEIGHTS_EMPTY: (int *)10, 11 */
 	if ((uintptr_t)w < SC_VH_PREDEF_MAX)
-		return (
-		    uint64_t)(uintptr_t)w; /* MPI_UNWEIGHTED, MPI_WEIGHTS_EMPTY: (int *)10, 11 */
+		return (uint64_t)(uintptr_t)w;
 	return sc_vh_copy(w, n * (long)sizeof *w);
 }
 

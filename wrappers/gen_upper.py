@@ -234,12 +234,14 @@ def upper_func(f):
     persistent_init = f.name.endswith("_init")
     if "collective" in f.flags and c:
         o.append(f"\tsc_mpi_count_coll({c.name});")
+    # the point-to-point peers the counters see (a persistent request counts when started)
+    send_dest = recv_src = None
     if "p2p_send" in f.flags and c and not persistent_init:
-        dest = next(p for p in f.params if p.kind == "rank" and p.name == "dest")
-        o.append(f"\tsc_mpi_count_send({c.name}, {dest.name});")
+        send_dest = next(p for p in f.params if p.kind == "rank" and p.name == "dest").name
+        o.append(f"\tsc_mpi_count_send({c.name}, {send_dest});")
     if "p2p_recv" in f.flags and c and not persistent_init:
-        src = next(p for p in f.params if p.kind == "rank" and p.name == "source")
-        o.append(f"\tsc_mpi_count_recv({src.name});")
+        recv_src = next(p for p in f.params if p.kind == "rank" and p.name == "source").name
+        o.append(f"\tsc_mpi_count_recv({recv_src});")
     if "start" in f.flags:
         rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
         if rq.kind == "handle_complete":
@@ -310,14 +312,12 @@ def upper_func(f):
         o.append("\tif (__builtin_expect(sc_pend != 0, 0))")
         o.append(f"\t\trc = sc_mpi_finish(SC_FN_{f.name}, SC_FN_{f.via}, sc_pend, {sarg}, "
                  f"{len(rec)}, {recarr});")
-    if "p2p_send" in f.flags and c and not persistent_init:
-        dest = next(p for p in f.params if p.kind == "rank" and p.name == "dest")
+    if send_dest:
         o.append("\tif (__builtin_expect(rc != 0, 0))")
-        o.append(f"\t\tsc_mpi_uncount_send({c.name}, {dest.name}, rc);")
-    if "p2p_recv" in f.flags and c and not persistent_init:
-        src = next(p for p in f.params if p.kind == "rank" and p.name == "source")
+        o.append(f"\t\tsc_mpi_uncount_send({c.name}, {send_dest}, rc);")
+    if recv_src:
         o.append("\tif (__builtin_expect(rc != 0, 0))")
-        o.append(f"\t\tsc_mpi_uncount_recv({src.name}, rc);")
+        o.append(f"\t\tsc_mpi_uncount_recv({recv_src}, rc);")
     if "p2p_match" in f.flags:
         msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
         o.append(f"\tif (rc == 0)")

@@ -69,6 +69,20 @@ static void uncount(uint64_t *counter)
 		--*counter;
 }
 
+/* Takes back what sc_mpi_count_recv / sc_mpi_count_send counted. */
+static void uncount_recv(int source)
+{
+	if (source != SC_ABI_PROC_NULL_RANK)
+		uncount(&sc_mpi_recv_started);
+}
+
+static void uncount_send(const void *comm, int dest)
+{
+	uint64_t *sent = sc_mpi_sent_to(comm, dest);
+	if (sent)
+		uncount(sent);
+}
+
 int sc_mpi_count_cancel(void *request)
 {
 	if ((uintptr_t)request < SC_VH_PREDEF_MAX)
@@ -90,15 +104,10 @@ int sc_mpi_count_cancel(void *request)
 		SC_MPI_CALL(rc = tab->Test_cancelled(&st, &cancelled));
 	if (rc != 0 || !cancelled)
 		return rc;
-	if (recv) {
-		if (request_peer(o) != SC_ABI_PROC_NULL_RANK)
-			uncount(&sc_mpi_recv_started);
-	} else {
-		struct sc_comm_cut *c = sc_comm_cut_of(request_comm(o));
-		int dest = request_peer(o);
-		if (c && dest >= 0 && dest < c->rsize && sc_mpi_sent)
-			uncount(&sc_mpi_sent[c->rworld[dest]]);
-	}
+	if (recv)
+		uncount_recv(request_peer(o));
+	else
+		uncount_send(request_comm(o), request_peer(o));
 	return 0;
 }
 
@@ -115,13 +124,12 @@ static int moved_nothing(int rc)
 
 void sc_mpi_uncount_recv(int source, int rc)
 {
-	if (source != SC_ABI_PROC_NULL_RANK && moved_nothing(rc))
-		uncount(&sc_mpi_recv_started);
+	if (moved_nothing(rc))
+		uncount_recv(source);
 }
 
 void sc_mpi_uncount_send(const void *comm, int dest, int rc)
 {
-	struct sc_comm_cut *c = sc_comm_cut_of(comm);
-	if (c && dest >= 0 && dest < c->rsize && sc_mpi_sent && moved_nothing(rc))
-		uncount(&sc_mpi_sent[c->rworld[dest]]);
+	if (moved_nothing(rc))
+		uncount_send(comm, dest);
 }

@@ -64,13 +64,21 @@ static inline void sc_mpi_count_coll(const void *comm)
 	sc_cut_add(&c->coll);
 }
 
-static inline void sc_mpi_count_send(const void *comm, int dest)
+/* The counter a send to dest on comm moves (NULL: none, for MPI_PROC_NULL; an invalid rank is
+ * MPI's error to report). */
+static inline uint64_t *sc_mpi_sent_to(const void *comm, int dest)
 {
 	struct sc_comm_cut *c = sc_comm_cut_of(comm);
-	/* MPI_PROC_NULL sends nothing; an invalid rank is MPI's error to report. */
 	if (__builtin_expect(!c || dest < 0 || dest >= c->rsize || !sc_mpi_sent, 0))
-		return;
-	sc_cut_add(&sc_mpi_sent[c->rworld[dest]]);
+		return NULL;
+	return &sc_mpi_sent[c->rworld[dest]];
+}
+
+static inline void sc_mpi_count_send(const void *comm, int dest)
+{
+	uint64_t *sent = sc_mpi_sent_to(comm, dest);
+	if (sent)
+		sc_cut_add(sent);
 }
 
 static inline void sc_mpi_count_recv(int source)

@@ -109,7 +109,19 @@ static int serve_recv(void *buf, MPI_Count count, MPI_Datatype datatype, int sou
 	return rc;
 }
 
-/* A nonblocking receive a drained message answers: a completed request with its status. */
+/* A nonblocking receive that a drained message answered (rc, st: the delivery's): a completed
+ * request with that status, recorded as fn's (nargs arguments rec). */
+static int answered(int rc, const MPI_Status *st, int fn, int nargs, const uint64_t *rec,
+		    MPI_Request *request)
+{
+	uint64_t lower;
+	if (rc == 0)
+		rc = sc_mpi_completed_request((const struct sc_abi_status *)st, &lower);
+	if (rc == 0)
+		*request = sc_vh_req_new(lower, (uint16_t)fn, nargs, rec);
+	return rc;
+}
+
 static int serve_irecv(int fn, void *buf, MPI_Count count, MPI_Datatype datatype, int source,
 		       int tag, MPI_Comm comm, MPI_Request *request)
 {
@@ -117,16 +129,10 @@ static int serve_irecv(int fn, void *buf, MPI_Count count, MPI_Datatype datatype
 	int rc = serve_recv(buf, count, datatype, source, tag, comm, &st);
 	if (rc == SC_MPI_PENDING)
 		return rc;
-	uint64_t lower;
-	if (rc == 0)
-		rc = sc_mpi_completed_request((const struct sc_abi_status *)&st, &lower);
-	if (rc != 0)
-		return rc;
 	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf,      (uint64_t)count,
 				(uint64_t)(uintptr_t)datatype, (uint64_t)(int64_t)source,
 				(uint64_t)(int64_t)tag,	       (uint64_t)(uintptr_t)comm};
-	*request = sc_vh_req_new(lower, (uint16_t)fn, 6, rec);
-	return 0;
+	return answered(rc, &st, fn, 6, rec, request);
 }
 
 int sc_mpi_drained_Recv(void *buf, int count, MPI_Datatype datatype, int source, int tag,
@@ -259,15 +265,9 @@ int sc_mpi_drained_Imrecv(void *buf, int count, MPI_Datatype datatype, MPI_Messa
 	int rc = sc_mpi_drained_Mrecv(buf, count, datatype, message, &st);
 	if (rc == SC_MPI_PENDING)
 		return rc;
-	uint64_t lower;
-	if (rc == 0)
-		rc = sc_mpi_completed_request((const struct sc_abi_status *)&st, &lower);
-	if (rc != 0)
-		return rc;
 	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf, (uint64_t)(int64_t)count,
 				(uint64_t)(uintptr_t)datatype};
-	*request = sc_vh_req_new(lower, SC_FN_MPI_Imrecv, 3, rec);
-	return 0;
+	return answered(rc, &st, SC_FN_MPI_Imrecv, 3, rec, request);
 }
 
 /* ---- completed requests: MPI generalized requests answering with a saved status ----------- */
