@@ -217,6 +217,7 @@ int sc_mpi_fail(int fn, int rc)
 void sc_mpi_after_init(void)
 {
 	sc_cut_after_init();
+	sc_mpi_main_thread_is_caller();
 }
 
 void sc_mpi_after_finalize(void)

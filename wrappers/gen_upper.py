@@ -146,6 +146,21 @@ def gen_replay(funcs):
     return o
 
 
+def clock_of(f):
+    """The collective clock a collective of f counts in: its communicator's, else the window's
+    or file's it works on (cut.c)."""
+    c = f.comm_param()
+    if c:
+        return c.name
+    for p in f.params:
+        if getattr(p, "hkind", None) in ("win", "file"):
+            if p.kind == "handle_in":
+                return p.name
+            if p.kind == "handle_free":
+                return f"*{p.name}"
+    return None
+
+
 def upper_func(f):
     o = []
     ps = ", ".join(p.decl() for p in f.params) or "void"
@@ -172,6 +187,8 @@ def upper_func(f):
             if k == "handle_inout":
                 post.append(f"\tsc_vh_set_lower(*{n}, l_{n});")
             elif k == "handle_free":
+                if p.hkind in ("win", "file") and "collective" in f.flags:
+                    post.append(f"\tsc_mpi_linger(*{n});")  # its clock stays in the cut
                 post.append(f"\tsc_vh_free(SC_VK_{p.hkind.upper()}, *{n});")
                 post.append(f"\t*{n} = ({p.base})(uintptr_t)sc_vk_null[SC_VK_{p.hkind.upper()}];")
             else:
@@ -232,8 +249,9 @@ def upper_func(f):
     # sc_mpi_leave), before the lower half is entered: a cut sees a call either not begun or
     # counted (upper-half/mpi/cut.c).
     persistent_init = f.name.endswith("_init")
-    if "collective" in f.flags and c:
-        o.append(f"\tsc_mpi_count_coll({c.name});")
+    clock = clock_of(f)
+    if "collective" in f.flags and clock:
+        o.append(f"\tsc_mpi_count_coll({clock});")
     # the point-to-point peers the counters see (a persistent request counts when started)
     send_dest = recv_src = None
     if "p2p_send" in f.flags and c and not persistent_init:
@@ -378,6 +396,12 @@ def upper_func(f):
             parent = c.name if c else "MPI_COMM_NULL"
             o.append(f"\tsc_mpi_comm_created(*{p.name}, {parent}, SC_FN_{f.name});")
             o.append("\tsc_mpi_thr.creating = 0;")
+        elif p.hkind in ("win", "file") and c:
+            o.append(f"\tsc_mpi_clock_created(*{p.name}, {c.name}, SC_FN_{f.name});")
+    if "epoch" in f.flags:  # the window's RMA epoch (upper-half/mpi/rma.c)
+        ints = [p.name for p in f.params if p.base == "int"] + ["0", "0", "0"]
+        win = next(p.name for p in f.params if getattr(p, "hkind", None) == "win")
+        o.append(f"\tsc_mpi_rma_epoch(SC_FN_{f.name}, {win}, {', '.join(ints[:3])});")
     if "init" in f.flags:
         o.append("\tsc_mpi_after_init();")
     if "finalize" in f.flags:

@@ -13,12 +13,7 @@ export UCX_RCACHE_ENABLE=n
 declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_types]=300
 	[cov_misc]=12)
 mode=outside
-# Not in the default list yet (SC_CKPT_COV=... runs them): cov_comm and cov_topo create and
-# free communicators every round, and ranks drift apart between rounds: at a cut one rank may
-# still hold a communicator its peers have freed, and a restart replays its collective creation
-# on that rank alone (hangs; seen once in CI). cov_misc: RMA epochs and fences are not part of
-# the cut yet (a checkpoint can hang in MPI_Win_fence).
-for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_types}; do
+for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc}; do
 	build "$name"
 	ckpt_cycle "$mode" "$name" 4 --steps "${SC_CKPT_COV_STEPS:-${steps[$name]}}"
 	mode=$([ "$mode" = outside ] && echo inside || echo outside)

@@ -4,9 +4,11 @@
  * datatype, Alltoallv, a nonblocking Iallreduce completed one step later, and collectives on a
  * split, a duplicated and a Cartesian communicator; an attribute of a user keyval changed every
  * step and an MPI-IO file each rank writes through its own file pointer (in $SC_CKPT_MIX_DIR; both
- * must survive a restart). Every received value is checked (MPI_Abort on a wrong one) and folded
- * into a digest; rank 0 prints one line per step and the final digest, so a restarted run must
- * print exactly what an uninterrupted one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
+ * must survive a restart); one-sided: a put each step whose fence epoch stays open across steps,
+ * and an atomic counter on rank 0 in a lock_all epoch held the whole run. Every received value is
+ * checked (MPI_Abort on a wrong one) and folded into a digest; rank 0 prints one line per step and
+ * the final digest, so a restarted run must print exactly what an uninterrupted one does. Usage:
+ * ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +95,19 @@ int main(int argc, char **argv)
 	OK(MPI_Irecv(ring_in[0], 4, MPI_INT, left, 0, MPI_COMM_WORLD, &ring_req));
 	long long iar_in = 0, iar_out = 0;
 	MPI_Request iar_req = MPI_REQUEST_NULL;
+
+	/* one-sided: the put of step s lands in slot s % 2 of the right neighbour's window and
+	 * completes at the fence of step s + 1; the counter is fetched-and-added in a lock_all
+	 * epoch from start to end (checkpoints find both epochs open) */
+	long *wmem, *counter = calloc(1, sizeof(long)), put_src[2];
+	MPI_Win win, cwin;
+	OK(MPI_Win_allocate(2 * sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD, &wmem,
+			    &win));
+	wmem[0] = wmem[1] = -1;
+	CHECK(counter != NULL);
+	OK(MPI_Win_create(counter, sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
+			  &cwin));
+	OK(MPI_Win_lock_all(0, cwin));
 
 	for (int step = 0; step < steps; step++) {
 		/* ring, received by the Irecv of the previous step */
@@ -230,6 +245,18 @@ int main(int argc, char **argv)
 		fold(&sum, sizeof sum);
 		OK(MPI_Barrier(half));
 
+		OK(MPI_Win_fence(0, win));
+		if (step > 0) {
+			CHECK(wmem[(step - 1) % 2] == value(step - 1, left, 13));
+			fold(&wmem[(step - 1) % 2], sizeof(long));
+		}
+		put_src[step % 2] = value(step, rank, 13);
+		OK(MPI_Put(&put_src[step % 2], 1, MPI_LONG, right, step % 2, 1, MPI_LONG, win));
+		long one = 1, ticket = -1;
+		OK(MPI_Fetch_and_op(&one, &ticket, MPI_LONG, 0, 0, MPI_SUM, cwin));
+		OK(MPI_Win_flush(0, cwin));
+		CHECK(ticket >= 0 && ticket < (long)steps * size);
+
 		if (rank == 0) {
 			printf("step %d digest %016llx\n", step, (unsigned long long)digest);
 			fflush(stdout);
@@ -239,6 +266,21 @@ int main(int argc, char **argv)
 	}
 	if (iar_req != MPI_REQUEST_NULL)
 		OK(MPI_Wait(&iar_req, MPI_STATUS_IGNORE));
+	OK(MPI_Win_fence(MPI_MODE_NOSUCCEED, win));
+	CHECK(wmem[(steps - 1) % 2] == value(steps - 1, left, 13));
+	OK(MPI_Win_free(&win));
+	/* every rank's every ticket was counted once */
+	OK(MPI_Win_unlock_all(cwin));
+	OK(MPI_Barrier(MPI_COMM_WORLD));
+	if (rank == 0) {
+		long total = -1;
+		OK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, cwin));
+		OK(MPI_Get(&total, 1, MPI_LONG, 0, 0, 1, MPI_LONG, cwin));
+		OK(MPI_Win_unlock(0, cwin));
+		CHECK(total == (long)steps * size);
+	}
+	OK(MPI_Win_free(&cwin));
+	free(counter);
 	/* every step's record is in the file, written once in order */
 	for (int step = 0; fh != MPI_FILE_NULL && step < steps; step++) {
 		int rec = -1;

@@ -163,122 +163,90 @@ void sc_mpi_coll_gate(struct sc_comm_cut *c)
 	}
 }
 
-/* ---- communicators -------------------------------------------------------------------- */
+/* ---- clocks: communicators, windows, files ------------------------------------------- */
 
-static uint64_t mix(uint64_t h, uint64_t v)
+static pthread_mutex_t linger_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sc_comm_cut **lingering; /* clocks of windows and files freed since the drain */
+static size_t nlingering, lingering_cap;
+
+static void clock_oom(void)
 {
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 31);
+	static const char m[] = "splitckpt: out of memory for a collective clock\n";
+	(void)!write(2, m, sizeof m - 1);
+	abort();
 }
 
-static int32_t *translate(uint64_t group, int n)
+void sc_mpi_clock_created(void *h, const void *comm, int fn)
 {
-	const struct sc_mpi_table *tab = sc_mpi_tab;
-	int *in = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-	int32_t *out = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-	int rc = -1;
-	if (in && out) {
-		for (int i = 0; i < n; i++)
-			in[i] = i;
-		SC_MPI_CALL(rc = tab->Group_translate_ranks(group, n, in, sc_mpi_world_group, out));
-	}
-	free(in);
-	if (rc != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower)
-{
-	const struct sc_mpi_table *tab = sc_mpi_tab;
-	int inter = 0, rc;
-	uint64_t g = 0, rg = 0;
-	SC_MPI_CALL(rc = tab->Comm_test_inter(lower, &inter));
-	if (rc == 0)
-		SC_MPI_CALL(rc = tab->Comm_group(lower, &g));
-	if (rc == 0)
-		SC_MPI_CALL(rc = tab->Group_size(g, &c->size));
-	if (rc == 0 && inter) {
-		SC_MPI_CALL(rc = tab->Comm_remote_group(lower, &rg));
-		if (rc == 0)
-			SC_MPI_CALL(rc = tab->Group_size(rg, &c->rsize));
-	}
-	if (rc != 0)
-		return -1;
-	free(c->world);
-	if (c->rworld != c->world)
-		free(c->rworld);
-	c->world = translate(g, c->size);
-	c->rworld = inter ? translate(rg, c->rsize) : c->world;
-	if (!inter)
-		c->rsize = c->size;
-	SC_MPI_CALL(tab->Group_free(&g));
-	if (inter)
-		SC_MPI_CALL(tab->Group_free(&rg));
-	return c->world && c->rworld ? 0 : -1;
-}
-
-void sc_cut_free(struct sc_comm_cut *c)
-{
-	if (!c)
+	const struct sc_comm_cut *p = sc_comm_cut_of(comm);
+	if ((uintptr_t)h < SC_VH_PREDEF_MAX || !p)
 		return;
-	if (c->rworld != c->world)
-		free(c->rworld);
-	free(c->world);
-	free(c);
-}
-
-static int32_t *dup_ranks(const int32_t *r, int n)
-{
-	int32_t *c = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-	if (c)
-		memcpy(c, r, sizeof(int32_t) * (size_t)n);
-	return c;
-}
-
-static int copy_tables(struct sc_comm_cut *c, const struct sc_comm_cut *p)
-{
-	if (!p || !p->world)
-		return -1;
-	c->size = p->size;
-	c->rsize = p->rsize;
-	c->world = dup_ranks(p->world, p->size);
-	c->rworld = p->rworld == p->world ? c->world : dup_ranks(p->rworld, p->rsize);
-	return c->world && c->rworld ? 0 : -1;
-}
-
-void sc_mpi_comm_created(void *comm, const void *parent, int fn)
-{
-	if ((uintptr_t)comm < SC_VH_PREDEF_MAX)
-		return;
-	struct sc_vobj *o = comm;
 	struct sc_comm_cut *c = calloc(1, sizeof *c);
-	/* MPI_Comm_idup's communicator may not be used before its request completes; it has
-	 * its parent's groups. */
-	const int same_groups = fn == SC_FN_MPI_Comm_idup;
-	if (!c || (same_groups ? copy_tables(c, sc_comm_cut_of(parent))
-			       : sc_cut_comm_tables(c, o->lower))) {
-		static const char m[] = "splitckpt: cannot describe a new communicator for "
-					"checkpoints (out of memory?)\n";
-		(void)!write(2, m, sizeof m - 1);
-		abort();
+	if (!c)
+		clock_oom();
+	/* the creation is a collective of comm: its clock tells the members' creations apart */
+	c->id = sc_cut_mix(sc_cut_mix(sc_cut_mix(0x434c4b53ull, (uint64_t)fn), p->id), p->coll);
+	c->size = c->rsize = p->size;
+	c->target = sc_cut_target_of(c->id);
+	((struct sc_vobj *)h)->cut = c;
+}
+
+void sc_mpi_linger(void *h)
+{
+	struct sc_vobj *o = h;
+	if ((uintptr_t)h < SC_VH_PREDEF_MAX || !o->cut || o->cut->size <= 1)
+		return; /* a rank's own (MPI_COMM_SELF's file): nobody else to catch up */
+	pthread_mutex_lock(&linger_lock);
+	if (nlingering == lingering_cap) {
+		size_t cap = lingering_cap ? 2 * lingering_cap : 8;
+		struct sc_comm_cut **l = realloc(lingering, cap * sizeof *l);
+		if (!l)
+			clock_oom();
+		lingering = l;
+		lingering_cap = cap;
 	}
-	uint64_t h = mix(0x53434b50ull, (uint64_t)fn);
-	if (fn == SC_FN_MPI_Intercomm_create) {
-		/* The two groups have different parents; both know both leaders. */
-		int a = c->world[0], b = c->rworld[0];
-		h = mix(mix(h, (uint64_t)(a < b ? a : b)), (uint64_t)(a < b ? b : a));
-	} else {
-		const struct sc_comm_cut *p = sc_comm_cut_of(parent);
-		h = mix(mix(h, p ? p->id : 0), p ? p->coll : 0);
-		h = mix(mix(h, (uint64_t)c->world[0]), (uint64_t)c->rworld[0]);
-	}
-	c->id = h;
-	c->target = sc_cut_target_of(h);
-	o->cut = c;
+	lingering[nlingering++] = o->cut;
+	o->cut = NULL;
+	pthread_mutex_unlock(&linger_lock);
+}
+
+/* After a quiesce every member reached every target: each freed window or file is freed on
+ * all its members. */
+void sc_cut_forget_lingering(void)
+{
+	pthread_mutex_lock(&linger_lock);
+	for (size_t i = 0; i < nlingering; i++)
+		sc_cut_free(lingering[i]);
+	nlingering = 0;
+	pthread_mutex_unlock(&linger_lock);
+}
+
+struct clock_visit {
+	void (*fn)(struct sc_comm_cut *c, void *arg);
+	void *arg;
+};
+
+static void visit_obj(struct sc_vobj *o, void *arg)
+{
+	const struct clock_visit *v = arg;
+	if (o->cut)
+		v->fn(o->cut, v->arg);
+}
+
+/* Calls fn for every clock: MPI_COMM_WORLD's, MPI_COMM_SELF's, those of live communicators,
+ * windows and files, and the lingering ones. */
+static void foreach_clock(void (*fn)(struct sc_comm_cut *c, void *arg), void *arg)
+{
+	struct clock_visit v = {fn, arg};
+	fn(&sc_cut_world, arg);
+	fn(&sc_cut_self, arg);
+	sc_vh_foreach(SC_VK_COMM, visit_obj, &v);
+	sc_vh_foreach(SC_VK_WIN, visit_obj, &v);
+	sc_vh_foreach(SC_VK_FILE, visit_obj, &v);
+	pthread_mutex_lock(&linger_lock);
+	for (size_t i = 0; i < nlingering; i++)
+		fn(lingering[i], arg);
+	pthread_mutex_unlock(&linger_lock);
 }
 
 /* ---- MPI_Init ------------------------------------------------------------------------- */
@@ -302,7 +270,8 @@ void sc_cut_after_init(void)
 	}
 	sc_mpi_multi = sc_mpi_thread_level == 4096; /* MPI_THREAD_MULTIPLE */
 	sc_cut_world.id = (uintptr_t)MPI_COMM_WORLD;
-	sc_cut_self.id = mix((uintptr_t)MPI_COMM_SELF, (uint64_t)sc_mpi_world_rank); /* its own */
+	sc_cut_self.id =
+	    sc_cut_mix((uintptr_t)MPI_COMM_SELF, (uint64_t)sc_mpi_world_rank); /* its own */
 	if (!sc_mpi_sent) {
 		sc_mpi_sent = calloc((size_t)sc_mpi_world_size, sizeof *sc_mpi_sent);
 		if (!sc_mpi_sent)
@@ -380,27 +349,20 @@ static void report_threads(struct report *r)
 		append(r, "+\n");
 }
 
-static void report_obj(struct sc_vobj *o, void *arg)
+static void report_clock(struct sc_comm_cut *c, void *arg)
 {
-	if (o->cut)
-		report_comm(o->cut, arg);
+	report_comm(c, arg);
 }
 
-static void set_target(struct sc_comm_cut *c)
+static void set_target(struct sc_comm_cut *c, void *arg)
 {
+	(void)arg;
 	c->target = sc_cut_target_of(c->id);
 }
 
-static void set_target_obj(struct sc_vobj *o, void *arg)
+static void behind_clock(struct sc_comm_cut *c, void *arg)
 {
-	(void)arg;
-	if (o->cut)
-		set_target(o->cut);
-}
-
-static void behind_obj(struct sc_vobj *o, void *arg)
-{
-	if (o->cut && o->cut->coll < o->cut->target)
+	if (c->coll < c->target)
 		*(int *)arg = 1;
 }
 
@@ -436,8 +398,8 @@ static int stuck(struct report *r)
 
 static int behind(void)
 {
-	int b = sc_cut_world.coll < sc_cut_world.target || sc_cut_self.coll < sc_cut_self.target;
-	sc_vh_foreach(SC_VK_COMM, behind_obj, &b);
+	int b = 0;
+	foreach_clock(behind_clock, &b);
 	return b;
 }
 
@@ -488,9 +450,7 @@ int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t
 		if (parse_targets(text, err, errlen))
 			return -1;
 		targets_known = 1;
-		set_target(&sc_cut_world);
-		set_target(&sc_cut_self);
-		sc_vh_foreach(SC_VK_COMM, set_target_obj, NULL);
+		foreach_clock(set_target, NULL);
 		set_state(SC_CUT_QUIESCE); /* wakes the gates: targets are known */
 	}
 	/* The application runs on until it reaches every target, or until it cannot without
@@ -511,9 +471,7 @@ int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t
 	}
 	sc_cut_wait_threads(0);
 	report_threads(&r);
-	report_comm(&sc_cut_world, &r);
-	report_comm(&sc_cut_self, &r);
-	sc_vh_foreach(SC_VK_COMM, report_obj, &r);
+	foreach_clock(report_clock, &r);
 	if (r.overflow) {
 		snprintf(err, errlen,
 			 "too many communicators for one checkpoint message (%zu bytes of clocks)",

@@ -11,9 +11,11 @@
 
 #include "../vhandle.h"
 
-/* A communicator's part in the cut. `id` is the same on every member: derived from the parent's
- * id and collective count at the (collective) creation, the creating function and the world
- * ranks of the new group leaders, so ranks can compare clocks through the coordinator. */
+/* A communicator's part in the cut (comms.c). `id` is the same on every member and differs
+ * between communicators: derived from the creating function, the groups, and the parent's id
+ * and collective count at the (collective) creation, or for creations without a collective on
+ * a common parent the tag and how many came before with the same groups and tag. Ranks
+ * compare clocks through the coordinator by id; a restart rebuilds in id order. */
 struct sc_comm_cut {
 	uint64_t id;
 	uint64_t coll;	 /* collectives begun on this communicator */
@@ -21,6 +23,10 @@ struct sc_comm_cut {
 	int size, rsize; /* local and remote group sizes (equal for intracommunicators) */
 	int32_t *world;	 /* local group rank -> MPI_COMM_WORLD rank */
 	int32_t *rworld; /* remote group rank -> world rank (== world for intracommunicators) */
+	int inter;	 /* an intercommunicator */
+	int ntopo;	 /* the topology's length (comms.c) */
+	int *topo;	 /* the topology, NULL for none */
+	struct sc_win_epochs *epochs; /* windows: their RMA epochs (rma.c) */
 };
 
 extern struct sc_comm_cut sc_cut_world, sc_cut_self;
@@ -104,6 +110,22 @@ int sc_mpi_count_cancel(void *request);
 int sc_mpi_park(struct sc_vobj *o, const struct sc_abi_status *st);
 int sc_mpi_unpark(void *request);
 
+uint64_t sc_cut_mix(uint64_t h, uint64_t v); /* a step of the ids' hash */
+/* Windows and files have clocks of their own for their collectives (fences, collective I/O,
+ * their frees), with ids from the communicator they were made on (cut.c). A freed one's clock
+ * lingers in the cut until the next drain, so that members that have not freed it yet catch up
+ * (a restart would otherwise make it again on those alone). */
+void sc_mpi_clock_created(void *h, const void *comm, int fn);
+void sc_mpi_linger(void *h);
+void sc_cut_forget_lingering(void); /* the drain: every member reached every target */
+/* RMA epochs (rma.c): kept after each synchronization call (fn: SC_FN_MPI_Win_fence, _lock,
+ * _unlock, _lock_all, _unlock_all; a, b, c: its int arguments in order); completed by the
+ * drain; opened again on a window a restart made (sc_mpi_rma_reopen, in its window). */
+struct sc_win_epochs;
+void sc_mpi_rma_epoch(int fn, void *win, int a, int b, int c);
+void sc_mpi_epochs_free(struct sc_win_epochs *e);
+int sc_mpi_rma_drain(char *err, size_t errlen);
+int sc_mpi_rma_reopen(struct sc_vobj *o);
 /* Frees a communicator's part (NULL: nothing). */
 void sc_cut_free(struct sc_comm_cut *c);
 /* A communicator was created by fn from parent (both application handles). */
@@ -148,6 +170,10 @@ int sc_cut_drain(char *err, size_t errlen);
 void sc_cut_resume(void);
 /* After a restart: a new MPI instance, every object rebuilt behind its handle (replay.c). */
 int sc_cut_restart(char *err, size_t errlen);
+/* The restart's first step (comms_rebuild.c): every communicator any rank holds, made again by
+ * all its members from its groups and topology, in id order; those this rank holds set behind
+ * their handles, the others freed. */
+int sc_mpi_comms_rebuild(char *err, size_t errlen);
 
 /* ---- shared by cut.c, drain.c, replay.c and the crossing ------------------------------- */
 /* The calling thread calls MPI: the cut must know where it is (sc_mpi_thr.stage). */
@@ -169,6 +195,8 @@ extern uint64_t sc_mpi_private_comm; /* lower handle: the cut's own duplicate of
 extern uint64_t sc_mpi_world_group;  /* lower handle: WORLD's group (rank translation) */
 extern int sc_mpi_world_rank, sc_mpi_world_size, sc_mpi_thread_level;
 extern int sc_mpi_initialized, sc_mpi_finalized;
+/* The application thread in MPI_Init is MPI's main thread (thread_main.c). */
+void sc_mpi_main_thread_is_caller(void);
 /* Fills c's world-rank tables for lower communicator `lower` (cut.c). */
 int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower);
 /* A lower request that is complete with status *st (an MPI generalized request), for requests

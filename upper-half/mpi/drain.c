@@ -173,7 +173,10 @@ int sc_cut_drain(char *err, size_t errlen)
 		return 0;
 	if (sc_cut_hold(err, errlen) || check_restorable(err, errlen))
 		return -1;
+	sc_cut_forget_lingering();
 	const struct sc_mpi_table *tab = sc_cut_table();
+	if (sc_mpi_rma_drain(err, errlen))
+		return -1;
 	int n = sc_mpi_world_size, rc;
 	uint64_t *expect = calloc((size_t)n, sizeof *expect), want = 0;
 	if (!expect) {

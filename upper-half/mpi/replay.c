@@ -1,10 +1,11 @@
 /* The restart of MPI in a restored upper half, run by the checkpoint thread while the
  * application's threads are still suspended: MPI_Init of the new lower half at the saved thread
  * level, the same rank in a job of the same size, then every object rebuilt behind the handle
- * the application holds, in creation order (so collective creations happen in the same order on
- * every rank), the last call of every setter (names, error handlers, info, file views),
- * keyvals and attributes (attrs.c), file pointers (files.c), and every request the cut left:
- * receives posted again, completed ones answering with the status the drain saw. */
+ * the application holds: communicators from their groups (comms_rebuild.c), other objects in
+ * creation order (so collective creations happen in the same order on every rank), the last
+ * call of every setter (names, error handlers, info, file views), keyvals and attributes
+ * (attrs.c), file pointers (files.c), and every request the cut left: receives posted again,
+ * completed ones answering with the status the drain saw. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -127,10 +128,14 @@ int sc_cut_restart(char *err, size_t errlen)
 			 provided, sc_mpi_thread_level);
 		return -1;
 	}
+	if (sc_mpi_comms_rebuild(err, errlen))
+		return -1;
 	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
 		uint64_t lower = 0;
 		if (o->flags & (SC_VOBJ_DRAINED_MSG | SC_VOBJ_TAKEN))
 			continue; /* no MPI object behind it (a drained or a received message) */
+		if (o->kind == SC_VK_COMM && o->cut)
+			continue; /* rebuilt above */
 		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0) {
 			snprintf(err, errlen,
 				 "rebuilding an MPI object made by %s failed (MPI error %d)",
@@ -143,8 +148,10 @@ int sc_cut_restart(char *err, size_t errlen)
 			SC_MPI_CALL(rc = tab->Type_commit(&lower));
 			sc_vh_set_lower(o, lower);
 		}
-		if (o->cut && sc_cut_comm_tables(o->cut, o->lower)) {
-			snprintf(err, errlen, "describing a rebuilt communicator failed");
+		/* At once: fences are collectives, in creation order on every member. */
+		if (o->kind == SC_VK_WIN && (rc = sc_mpi_rma_reopen(o)) != 0) {
+			snprintf(err, errlen,
+				 "opening a window's epoch again failed (MPI error %d)", rc);
 			return -1;
 		}
 	}
