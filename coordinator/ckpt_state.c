@@ -52,17 +52,11 @@ static int prepare_quiesce(struct coord *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int targets_text(struct coord *c, uint32_t rank, char *out, size_t outlen)
-{
-	(void)rank;
-	return snprintf(out, outlen, "%s", c->ck.targets) < (int)outlen ? 0 : -1;
-}
-
 /* The order of a checkpoint. The MPI cut needs the application's threads running (ranks behind
  * catch up, messages are received); WRITE stays last, since its ACK bytes are the image sizes
  * and the commit follows it. */
 static const struct phase_step phase_steps[] = {
-    {SC_PHASE_QUIESCE, prepare_quiesce, targets_text},
+    {SC_PHASE_QUIESCE, prepare_quiesce, NULL}, /* text: the targets (send_targets) */
     {SC_PHASE_DRAIN, NULL, NULL},
     {SC_PHASE_SUSPEND, NULL, NULL},
     {SC_PHASE_WRITE, prepare_write, image_path_text},
@@ -111,6 +105,23 @@ void ckpt_abort(struct coord *c, const char *why)
 	coord_rearm_interval(c);
 }
 
+/* The quiesce's targets to a rank, in as many messages as they take: every one but the last
+ * flagged SC_FLAG_MORE (the rank acts on the whole text). */
+static void send_targets(struct coord *c, struct client *cl, struct sc_msg *m)
+{
+	const char *t = sc_tb_str(&c->ck.targets);
+	size_t left = strlen(t);
+	do {
+		size_t n = left < sizeof m->text - 1 ? left : sizeof m->text - 1;
+		memcpy(m->text, t, n);
+		m->text[n] = '\0';
+		t += n;
+		left -= n;
+		m->flags = (m->flags & ~SC_FLAG_MORE) | (left ? SC_FLAG_MORE : 0);
+		client_send(c, cl, m);
+	} while (left);
+}
+
 static void enter_step(struct coord *c, int again)
 {
 	const struct phase_step *s = &phase_steps[c->ck.step];
@@ -123,14 +134,21 @@ static void enter_step(struct coord *c, int again)
 	}
 	c->ck.acks = 0;
 	for (uint32_t r = 0; r < c->nranks_expected; r++)
-		if (c->by_rank[r])
+		if (c->by_rank[r]) {
 			c->by_rank[r]->acked = 0;
+			c->by_rank[r]->ack_text.len = 0;
+			c->by_rank[r]->ack_text.oom = 0;
+		}
 	struct sc_msg m = {.type = SC_MSG_CKPT_PHASE, .gen = c->ck.gen, .phase = s->phase};
 	if (c->ck.kill)
 		m.flags |= SC_FLAG_KILL;
 	for (uint32_t r = 0; c->ck.active && r < c->nranks_expected; r++) {
 		if (!c->by_rank[r])
 			continue;
+		if (s->phase == SC_PHASE_QUIESCE) {
+			send_targets(c, c->by_rank[r], &m);
+			continue;
+		}
 		if (s->rank_text && s->rank_text(c, r, m.text, sizeof m.text) != 0) {
 			ckpt_abort(c, "image path too long for the protocol");
 			return;
@@ -273,8 +291,25 @@ void ckpt_on_ack(struct coord *c, struct client *cl, const struct sc_msg *m)
 		return;
 	}
 	if (s->phase == SC_PHASE_QUIESCE) {
+		/* A report in several messages: merged once it is whole. */
+		struct sc_textbuf *t = &cl->ack_text;
+		if ((m->flags & SC_FLAG_MORE) || t->len) {
+			sc_tb_append(t, m->text, strlen(m->text));
+			if (t->oom || t->len > SC_QUIESCE_REPORT_MAX) {
+				char why[256];
+				snprintf(why, sizeof why,
+					 "rank %u: collective counts too large (%zu bytes)",
+					 cl->rank, t->len);
+				ckpt_abort(c, why);
+				return;
+			}
+			if (m->flags & SC_FLAG_MORE)
+				return;
+		}
 		char err[256];
-		if (agree_add(ck, m->text, err, sizeof err) != 0) {
+		int rc = agree_add(ck, t->len ? sc_tb_str(t) : m->text, err, sizeof err);
+		t->len = 0;
+		if (rc != 0) {
 			char why[512];
 			snprintf(why, sizeof why, "rank %u: %s", cl->rank, err);
 			ckpt_abort(c, why);

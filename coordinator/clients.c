@@ -353,6 +353,7 @@ void sweep_dead_clients(struct coord *c)
 		struct client *cl = c->clients[i];
 		if (cl->dead) {
 			free(cl->out);
+			sc_tb_free(&cl->ack_text);
 			free(cl);
 		} else {
 			c->clients[j++] = cl;

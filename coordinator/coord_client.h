@@ -44,7 +44,8 @@ enum sc_phase {
 	SC_PHASE_SUSPEND = 1, /* check resources, suspend application threads */
 	SC_PHASE_WRITE = 2,   /* write the image to the given path (temp name, fsync, rename) */
 	SC_PHASE_QUIESCE = 3, /* text = collective targets ("" in the first round); ACK text =
-				 the rank's collective counts. Repeated until they agree. */
+				 the rank's collective counts, both over several messages when
+				 long (SC_FLAG_MORE). Repeated until they agree. */
 	SC_PHASE_DRAIN = 4,   /* stop MPI calls, receive the messages in flight */
 };
 
@@ -57,11 +58,17 @@ enum sc_command {
 	SC_CMD_INTERVAL,       /* value2 = seconds (0 = manual only) */
 	SC_CMD_KILL,	       /* end the job's ranks now */
 	SC_CMD_QUIT,	       /* end the ranks and the coordinator */
+	SC_CMD_ABANDON,	       /* a rank refused to restart (value2 = rank): end the ranks; a
+				  coordinator that exits with the job (--exit-on-last) exits */
 };
 
 #define SC_FLAG_KILL 1u
 #define SC_FLAG_JSON 2u
-#define SC_FLAG_MORE 4u /* REPLY: the text continues in the next REPLY (long status/list) */
+#define SC_FLAG_MORE 4u /* the text continues in the next message of the same kind: a REPLY
+			   (long status/list), a QUIESCE phase (targets) or its ACK (counts) */
+/* HELLO of a launch or restart whose ranks will connect: a coordinator about to exit because
+ * its job's last rank left (--exit-on-last) waits for ranks again (--start-timeout). */
+#define SC_FLAG_ATTACH 8u
 
 struct sc_msg {
 	uint32_t type; /* enum sc_msg_type */

@@ -20,12 +20,20 @@
 
 #define MAX_ROUNDS 10000
 
+static void agree_reset_targets(struct checkpoint *ck)
+{
+	ck->targets.len = 0;
+	ck->targets.oom = 0;
+	if (ck->targets.data)
+		ck->targets.data[0] = '\0';
+}
+
 void agree_reset(struct checkpoint *ck)
 {
 	ck->nclocks = 0;
 	ck->creating = 0;
 	ck->rounds = 0;
-	ck->targets[0] = '\0';
+	agree_reset_targets(ck);
 }
 
 static struct clock_entry *entry(struct checkpoint *ck, uint64_t id)
@@ -133,17 +141,14 @@ int agree_next(struct checkpoint *ck, char *err, size_t errlen)
 				 MAX_ROUNDS);
 		return -1;
 	}
-	size_t len = 0;
-	for (size_t i = 0; i < ck->nclocks; i++) {
-		int n = snprintf(ck->targets + len, sizeof ck->targets - len,
-				 "%" PRIx64 " %" PRIx64 "\n", ck->clocks[i].id, ck->clocks[i].max);
-		if (n < 0 || (size_t)n >= sizeof ck->targets - len) {
-			snprintf(err, errlen,
-				 "too many communicators (%zu) for one quiesce message",
-				 ck->nclocks);
-			return -1;
-		}
-		len += (size_t)n;
+	agree_reset_targets(ck);
+	for (size_t i = 0; i < ck->nclocks; i++)
+		sc_tb_printf(&ck->targets, "%" PRIx64 " %" PRIx64 "\n", ck->clocks[i].id,
+			     ck->clocks[i].max);
+	if (ck->targets.oom) {
+		snprintf(err, errlen, "coordinator out of memory for %zu collective targets",
+			 ck->nclocks);
+		return -1;
 	}
 	ck->nclocks = 0;
 	return 0;

@@ -8,13 +8,15 @@
 #include "manifest.h"
 #include "protocol.h"
 #include "server.h"
+#include "textbuf.h"
 
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SC_MAX_RANKS (1u << 20)
-#define HELLO_TIMEOUT_MS 10000 /* a connection must say HELLO within this */
+#define HELLO_TIMEOUT_MS 10000		  /* a connection must say HELLO within this */
+#define SC_QUIESCE_REPORT_MAX (64u << 20) /* bytes of one rank's collective counts */
 
 enum client_kind {
 	CLIENT_NEW,    /* connected, HELLO not yet seen */
@@ -40,7 +42,8 @@ struct client {
 	char host[256];
 	int restarted;
 	uint64_t restarted_gen;
-	int acked; /* acknowledged the current phase */
+	int acked;		    /* acknowledged the current phase */
+	struct sc_textbuf ack_text; /* a QUIESCE ACK's text so far (sent in parts: SC_FLAG_MORE) */
 	uint64_t ack_bytes;
 };
 
@@ -65,10 +68,10 @@ struct checkpoint {
 	struct clock_entry *clocks;
 	size_t nclocks, capclocks;
 	uint32_t rounds;
-	int creating; /* a rank was inside a communicator's creation: another round */
-	char targets[SC_MSG_TEXT];
-	int64_t step_start_ns; /* when the current step began */
-	int64_t step_ns[8];    /* how long each finished step took, by index into the list */
+	int creating;		   /* a rank was inside a communicator's creation: another round */
+	struct sc_textbuf targets; /* sent in as many CKPT_PHASE messages as it takes */
+	int64_t step_start_ns;	   /* when the current step began */
+	int64_t step_ns[8];	   /* how long each finished step took, by index into the list */
 };
 
 struct clock_entry {

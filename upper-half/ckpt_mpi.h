@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 struct sc_mpi_ckpt_ops {
-	int (*quiesce)(const char *targets, char *out, size_t outlen, char *err, size_t errlen);
+	/* *out: this rank's report, owned by the MPI layer, valid until the next call */
+	int (*quiesce)(const char *targets, const char **out, char *err, size_t errlen);
 	int (*drain)(char *err, size_t errlen);
 	void (*resume)(void);
 	int (*restart)(char *err, size_t errlen);

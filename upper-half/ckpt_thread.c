@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
@@ -106,6 +107,54 @@ static void ack(const struct sc_msg *req, int status, uint64_t bytes, uint64_t n
 	msg_out.nanos = nanos;
 	snprintf(msg_out.text, sizeof msg_out.text, "%s", text ? text : "");
 	sc_conn_send(&conn, &msg_out);
+}
+
+/* A successful QUIESCE ACK: the report in as many messages as it takes, every one but the
+ * last flagged SC_FLAG_MORE. */
+static void ack_report(const struct sc_msg *req, const char *report)
+{
+	size_t left = strlen(report);
+	do {
+		size_t n = left < sizeof msg_out.text - 1 ? left : sizeof msg_out.text - 1;
+		memset(&msg_out, 0, sizeof msg_out);
+		msg_out.type = SC_MSG_PHASE_ACK;
+		msg_out.gen = req->gen;
+		msg_out.phase = req->phase;
+		msg_out.rank = sc_rt.info->rank;
+		memcpy(msg_out.text, report, n);
+		report += n;
+		left -= n;
+		msg_out.flags = left ? SC_FLAG_MORE : 0;
+		sc_conn_send(&conn, &msg_out);
+	} while (left);
+}
+
+/* The QUIESCE phase's targets, which come in several messages when long (SC_FLAG_MORE). The
+ * application's threads run during the quiesce, so this thread may allocate. Returns the whole
+ * text once the last part came, else NULL; "" when out of memory (err set). */
+static const char *quiesce_targets(const struct sc_msg *m, char *err, size_t errlen)
+{
+	static char *buf;
+	static size_t len, cap;
+	size_t n = strnlen(m->text, sizeof m->text);
+	if (len + n + 1 > cap) {
+		size_t ncap = (len + n + 1) * 2;
+		char *b = realloc(buf, ncap);
+		if (!b) {
+			len = 0;
+			snprintf(err, errlen, "out of memory for the collective targets");
+			return "";
+		}
+		buf = b;
+		cap = ncap;
+	}
+	memcpy(buf + len, m->text, n);
+	len += n;
+	buf[len] = '\0';
+	if (m->flags & SC_FLAG_MORE)
+		return NULL;
+	len = 0;
+	return buf;
 }
 
 static int phase_suspend(char *err, size_t errlen)
@@ -242,11 +291,18 @@ static void serve(void)
 		switch (msg_in.type) {
 		case SC_MSG_CKPT_PHASE:
 			if (msg_in.phase == SC_PHASE_QUIESCE) {
-				static char clocks[SC_MSG_TEXT];
-				int rc = mpi ? mpi->quiesce(msg_in.text, clocks, sizeof clocks, err,
-							    sizeof err)
-					     : (clocks[0] = '\0', 0);
-				ack(&msg_in, rc ? -1 : 0, 0, 0, rc ? err : clocks);
+				err[0] = '\0';
+				const char *targets = quiesce_targets(&msg_in, err, sizeof err);
+				const char *report = "";
+				if (!targets)
+					break; /* more to come */
+				int rc = err[0] ? -1
+					 : mpi	? mpi->quiesce(targets, &report, err, sizeof err)
+						: 0;
+				if (rc)
+					ack(&msg_in, -1, 0, 0, err);
+				else
+					ack_report(&msg_in, report);
 			} else if (msg_in.phase == SC_PHASE_DRAIN) {
 				uint64_t t0 = now_ns();
 				int rc = mpi ? mpi->drain(err, sizeof err) : 0;

@@ -3,12 +3,15 @@
  * finds it freed on some and live on others), a parent freed at once while a child lives on
  * some ranks only, two MPI_Comm_create_group and two MPI_Intercomm_create on the same groups
  * and tag, an MPI_Intercomm_merge, an MPI_Cart_sub whose parent is gone and a weighted
- * distributed graph. Every step uses each live communicator and checks ranks, sizes, topology
- * and results; rank 0 prints a digest per step. Usage: ckpt_comms --steps N (4 ranks or more). */
+ * distributed graph, and with --many M, M duplicates used in turn (200 make more clocks than one
+ * coordinator message holds). Every step uses each live communicator and checks ranks, sizes,
+ * topology and results; rank 0 prints a digest per step.
+ * Usage: ckpt_comms --steps N [--many M] (4 ranks or more). */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int rank;
@@ -72,7 +75,10 @@ static void check_inter(MPI_Comm inter, int size)
 
 int main(int argc, char **argv)
 {
-	int size, steps = cov_steps(argc, argv);
+	int size, steps = cov_steps(argc, argv), nmany = 0;
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--many") == 0)
+			nmany = atoi(argv[i + 1]);
 	OK(MPI_Init(&argc, &argv));
 	OK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
 	OK(MPI_Comm_size(MPI_COMM_WORLD, &size));
@@ -106,6 +112,11 @@ int main(int argc, char **argv)
 	OK(MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD, 1, (int[]){left}, (int[]){left + 1}, 1,
 					  (int[]){right}, (int[]){rank + 1}, MPI_INFO_NULL, 0,
 					  &ring));
+
+	MPI_Comm *many = calloc((size_t)(nmany > 0 ? nmany : 1), sizeof *many);
+	CHECK(many != NULL);
+	for (int i = 0; i < nmany; i++)
+		OK(MPI_Comm_dup(MPI_COMM_WORLD, &many[i]));
 
 	MPI_Comm split[DEPTH] = {MPI_COMM_NULL, MPI_COMM_NULL, MPI_COMM_NULL};
 	MPI_Comm dup = MPI_COMM_NULL, child = MPI_COMM_NULL;
@@ -173,6 +184,9 @@ int main(int argc, char **argv)
 		CHECK(got == left * 100 + step);
 		fold(got);
 
+		for (int i = 0; i < 3 && nmany > 0; i++)
+			check_sum(many[(step * 3 + i) % nmany], all);
+
 		long d = (long)(digest >> 1), dmax = 0;
 		OK(MPI_Reduce(&d, &dmax, 1, MPI_LONG, MPI_MAX, 0, MPI_COMM_WORLD));
 		if (rank == 0) {
@@ -182,6 +196,9 @@ int main(int argc, char **argv)
 		cov_step_done(step, 1); /* counts the round; no pause: ranks drift as they are */
 		usleep(5000);
 	}
+	for (int i = 0; i < nmany; i++)
+		OK(MPI_Comm_free(&many[i]));
+	free(many);
 	cov_finish("ckpt_comms");
 	MPI_Finalize();
 	return 0;

@@ -29,7 +29,8 @@ unit_test_textbuf_CFLAGS = $(SC_UNITCFLAGS)
 unit_test_textbuf_LDADD = $(SC_UNITLIBS)
 unit_test_textbuf_LDFLAGS = $(SC_UNITLINKFLAGS)
 
-unit_test_cut_agree_SOURCES = unit/test_cut_agree.c ../coordinator/cut_agree.c
+unit_test_cut_agree_SOURCES = unit/test_cut_agree.c ../coordinator/cut_agree.c \
+	../coordinator/textbuf.c
 unit_test_cut_agree_CFLAGS = $(SC_UNITCFLAGS)
 unit_test_cut_agree_LDADD = $(SC_UNITLIBS)
 unit_test_cut_agree_LDFLAGS = $(SC_UNITLINKFLAGS)

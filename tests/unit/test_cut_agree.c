@@ -31,6 +31,7 @@ static struct checkpoint *fresh(void)
 static void done(struct checkpoint *ck)
 {
 	free(ck->clocks);
+	sc_tb_free(&ck->targets);
 	free(ck);
 }
 
@@ -51,8 +52,8 @@ static void disagreement_sends_maximum(void **state)
 	assert_int_equal(agree_add(ck, "101 5\nab 2\n", err, sizeof err), 0);
 	assert_int_equal(agree_add(ck, "101 7\nab 2\n", err, sizeof err), 0);
 	assert_int_equal(agree_next(ck, err, sizeof err), 0);
-	assert_non_null(strstr(ck->targets, "101 7\n"));
-	assert_non_null(strstr(ck->targets, "ab 2\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "101 7\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "ab 2\n"));
 	/* the next round starts empty */
 	assert_int_equal(agree_add(ck, "101 7\nab 2\n", err, sizeof err), 0);
 	assert_int_equal(agree_next(ck, err, sizeof err), 1);
@@ -66,7 +67,7 @@ static void held_rank_raises_target(void **state)
 	assert_int_equal(agree_add(ck, "!ab\nab 3\n", err, sizeof err), 0);
 	assert_int_equal(agree_add(ck, "ab 3\n", err, sizeof err), 0);
 	assert_int_equal(agree_next(ck, err, sizeof err), 0);
-	assert_non_null(strstr(ck->targets, "ab 4\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "ab 4\n"));
 	done(ck);
 }
 
@@ -79,7 +80,7 @@ static void creating_rank_takes_another_round(void **state)
 	assert_int_equal(agree_add(ck, "101 5\nc0 1\n", err, sizeof err), 0);
 	assert_int_equal(agree_add(ck, "+\n101 5\n", err, sizeof err), 0);
 	assert_int_equal(agree_next(ck, err, sizeof err), 0);
-	assert_non_null(strstr(ck->targets, "c0 1\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "c0 1\n"));
 	assert_int_equal(agree_add(ck, "101 5\nc0 1\n", err, sizeof err), 0);
 	assert_int_equal(agree_add(ck, "101 5\nc0 1\n", err, sizeof err), 0);
 	assert_int_equal(agree_next(ck, err, sizeof err), 1);
@@ -99,8 +100,8 @@ static void waiting_ranks_go_further_only_for_a_creation(void **state)
 	assert_int_equal(agree_add(ck, "+\nb2 4\n", err, sizeof err), 0);
 	assert_int_equal(agree_add(ck, "?a1\na1 3\n", err, sizeof err), 0);
 	assert_int_equal(agree_next(ck, err, sizeof err), 0);
-	assert_non_null(strstr(ck->targets, "a1 4\n"));
-	assert_non_null(strstr(ck->targets, "b2 4\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "a1 4\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "b2 4\n"));
 	done(ck);
 }
 
@@ -118,6 +119,30 @@ static void malformed_reports_fail(void **state)
 	}
 }
 
+/* Thousands of communicators: the targets are not bounded by one message's text (the
+ * coordinator sends them in parts), every one of them is there. */
+static void many_communicators(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	struct sc_textbuf a, b;
+	sc_tb_init(&a);
+	sc_tb_init(&b);
+	for (unsigned i = 1; i <= 3000; i++) {
+		sc_tb_printf(&a, "%x %x\n", 0x10000u + i, i);
+		sc_tb_printf(&b, "%x %x\n", 0x10000u + i, i + (i == 2999));
+	}
+	assert_int_equal(agree_add(ck, sc_tb_str(&a), err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, sc_tb_str(&b), err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_true(ck->targets.len > 4 * SC_MSG_TEXT); /* more than one message holds */
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "\n10bb7 bb8\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "\n10bb8 bb8\n"));
+	sc_tb_free(&a);
+	sc_tb_free(&b);
+	done(ck);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +152,7 @@ int main(void)
 	    cmocka_unit_test(creating_rank_takes_another_round),
 	    cmocka_unit_test(waiting_ranks_go_further_only_for_a_creation),
 	    cmocka_unit_test(malformed_reports_fail),
+	    cmocka_unit_test(many_communicators),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <mpi.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,11 +283,13 @@ void sc_cut_after_init(void)
 
 /* ---- the quiesce -------------------------------------------------------------------------- */
 
-#define MAX_TARGETS 1024
+/* The targets of the current quiesce, sorted by id. Creations on application threads look
+ * them up while the checkpoint thread replaces them: both under targets_lock. */
 static struct target {
 	uint64_t id, count;
-} targets[MAX_TARGETS];
-static size_t ntargets;
+} * targets;
+static size_t ntargets, targets_cap;
+static pthread_mutex_t targets_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int by_id(const void *a, const void *b)
 {
@@ -299,33 +302,45 @@ uint64_t sc_cut_target_of(uint64_t id)
 	if (!targets_known)
 		return 0;
 	struct target key = {.id = id};
+	pthread_mutex_lock(&targets_lock);
 	const struct target *t = bsearch(&key, targets, ntargets, sizeof *t, by_id);
-	return t ? t->count : 0;
+	uint64_t count = t ? t->count : 0;
+	pthread_mutex_unlock(&targets_lock);
+	return count;
 }
 
+/* This rank's report of a quiesce round, kept until the next round: as long as the clocks
+ * need (the checkpoint thread sends it in as many messages as it takes). */
 struct report {
 	char *out;
 	size_t len, cap;
-	int overflow;
+	int overflow; /* out of memory */
 };
 
-static void report_comm(const struct sc_comm_cut *c, struct report *r)
+/* Appends one line (at most 63 bytes) to r. */
+static void __attribute__((format(printf, 2, 3))) report(struct report *r, const char *fmt, ...)
 {
-	int n = snprintf(r->out + r->len, r->cap - r->len, "%llx %llx\n", (unsigned long long)c->id,
-			 (unsigned long long)c->coll);
-	if (n < 0 || (size_t)n >= r->cap - r->len)
-		r->overflow = 1;
-	else
+	if (r->cap - r->len < 64) {
+		size_t cap = r->cap ? 2 * r->cap : 4096;
+		char *o = realloc(r->out, cap);
+		if (!o) {
+			r->overflow = 1;
+			return;
+		}
+		r->out = o;
+		r->cap = cap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(r->out + r->len, 64, fmt, ap);
+	va_end(ap);
+	if (n > 0 && n < 64)
 		r->len += (size_t)n;
 }
 
-static void append(struct report *r, const char *text)
+static void report_comm(const struct sc_comm_cut *c, struct report *r)
 {
-	size_t n = strlen(text);
-	if (n >= r->cap - r->len)
-		r->overflow = 1;
-	else
-		r->len += (size_t)snprintf(r->out + r->len, r->cap - r->len, "%s", text);
+	report(r, "%llx %llx\n", (unsigned long long)c->id, (unsigned long long)c->coll);
 }
 
 /* "+" when a thread is inside the creation of a communicator (the coordinator takes another
@@ -338,15 +353,12 @@ static void report_threads(struct report *r)
 	for (struct sc_mpi_thread *t = threads; t; t = t->next) {
 		const struct sc_comm_cut *c = t->gated_on;
 		creating |= t->creating;
-		if (t != &sc_mpi_thr && c && c->coll >= c->target) {
-			char line[24];
-			snprintf(line, sizeof line, "?%llx\n", (unsigned long long)c->id);
-			append(r, line);
-		}
+		if (t != &sc_mpi_thr && c && c->coll >= c->target)
+			report(r, "?%llx\n", (unsigned long long)c->id);
 	}
 	pthread_mutex_unlock(&reg_lock);
 	if (creating)
-		append(r, "+\n");
+		report(r, "+\n");
 }
 
 static void report_clock(struct sc_comm_cut *c, void *arg)
@@ -385,15 +397,32 @@ static int stuck(struct report *r)
 		const struct sc_comm_cut *c = t->gated_on;
 		if (t == &sc_mpi_thr || !c)
 			continue;
-		int k = snprintf(r->out + r->len, r->cap - r->len, "!%llx\n",
-				 (unsigned long long)c->id);
-		if (k < 0 || (size_t)k >= r->cap - r->len)
-			r->overflow = 1;
-		else
-			r->len += (size_t)k;
+		report(r, "!%llx\n", (unsigned long long)c->id);
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return all && n;
+}
+
+static void add_count(struct sc_comm_cut *c, void *arg)
+{
+	*(uint64_t *)arg += c->coll;
+}
+
+/* The sum of every clock: it moves while the application makes progress. */
+static uint64_t clocks_sum(void)
+{
+	uint64_t sum = 0;
+	foreach_clock(add_count, &sum);
+	return sum;
+}
+
+#define NO_PROGRESS_NS 50000000ull /* 50 ms */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int behind(void)
@@ -403,7 +432,7 @@ static int behind(void)
 	return b;
 }
 
-static int parse_targets(const char *text, char *err, size_t errlen)
+static int parse_targets_locked(const char *text, char *err, size_t errlen)
 {
 	ntargets = 0;
 	for (const char *p = text; *p;) {
@@ -415,9 +444,16 @@ static int parse_targets(const char *text, char *err, size_t errlen)
 		unsigned long long n = strtoull(p, &end, 16);
 		if (end == p || (*end != '\n' && *end))
 			goto bad;
-		if (ntargets == MAX_TARGETS) {
-			snprintf(err, errlen, "more than %d communicators in the cut", MAX_TARGETS);
-			return -1;
+		if (ntargets == targets_cap) {
+			size_t cap = targets_cap ? 2 * targets_cap : 64;
+			struct target *t = realloc(targets, cap * sizeof *t);
+			if (!t) {
+				snprintf(err, errlen, "out of memory for %zu collective targets",
+					 cap);
+				return -1;
+			}
+			targets = t;
+			targets_cap = cap;
 		}
 		targets[ntargets++] = (struct target){id, n};
 		p = *end ? end + 1 : end;
@@ -429,9 +465,20 @@ bad:
 	return -1;
 }
 
-int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t errlen)
+static int parse_targets(const char *text, char *err, size_t errlen)
 {
-	out[0] = '\0';
+	pthread_mutex_lock(&targets_lock);
+	int rc = parse_targets_locked(text, err, errlen);
+	pthread_mutex_unlock(&targets_lock);
+	return rc;
+}
+
+int sc_cut_quiesce(const char *text, const char **out, char *err, size_t errlen)
+{
+	static struct report r;
+	r.len = 0;
+	r.overflow = 0;
+	*out = "";
 	if (sc_mpi_finalized)
 		return 0;
 	if (!sc_mpi_initialized) {
@@ -456,8 +503,10 @@ int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t
 	/* The application runs on until it reaches every target, or until it cannot without
 	 * passing a collective held at its target: then this rank says which (a "!ID" line) and
 	 * the coordinator raises those targets for everyone (MANA's overshoot). Twice in a row,
-	 * 1 ms apart, so that a gate still waking up for the new targets does not count. */
-	struct report r = {.out = out, .cap = outlen};
+	 * so that a gate still waking up for the new targets does not count. A thread may also
+	 * wait inside a collective for a peer that a gate holds until the next round (which needs
+	 * this rank's report): when no clock moved for NO_PROGRESS_NS, this rank reports too. */
+	uint64_t moved = clocks_sum(), moved_at = now_ns();
 	for (int seen_stuck = 0; text[0] && behind();) {
 		size_t mark = r.len;
 		if (stuck(&r)) {
@@ -467,17 +516,23 @@ int sc_cut_quiesce(const char *text, char *out, size_t outlen, char *err, size_t
 		} else {
 			seen_stuck = 0;
 		}
+		uint64_t sum = clocks_sum(), t = now_ns();
+		if (sum != moved) {
+			moved = sum;
+			moved_at = t;
+		} else if (t - moved_at > NO_PROGRESS_NS) {
+			break;
+		}
 		pause_briefly();
 	}
 	sc_cut_wait_threads(0);
 	report_threads(&r);
 	foreach_clock(report_clock, &r);
 	if (r.overflow) {
-		snprintf(err, errlen,
-			 "too many communicators for one checkpoint message (%zu bytes of clocks)",
-			 outlen);
+		snprintf(err, errlen, "out of memory for the collective clocks (%zu bytes)", r.cap);
 		return -1;
 	}
+	*out = r.out ? r.out : "";
 	return 0;
 }
 

@@ -161,9 +161,9 @@ void sc_mpi_win_attr(const void *win, int keyval, void *attribute_val, const int
 
 /* ---- what the checkpoint thread calls (ckpt_mpi.h) -------------------------------------- */
 /* Phase quiesce: with targets == "" starts the cut and reports this rank's collective counts in
- * out ("ID COUNT" lines, hex); otherwise takes the targets ("ID COUNT" lines), waits until the
- * application reached them, and reports the counts again. */
-int sc_cut_quiesce(const char *targets, char *out, size_t outlen, char *err, size_t errlen);
+ * *out ("ID COUNT" lines, hex; valid until the next call); otherwise takes the targets ("ID
+ * COUNT" lines), waits until the application reached them, and reports the counts again. */
+int sc_cut_quiesce(const char *targets, const char **out, char *err, size_t errlen);
 /* Phase drain: stops every MPI call, receives every message in flight into upper-half memory
  * and completes what can complete. */
 int sc_cut_drain(char *err, size_t errlen);
