@@ -145,6 +145,12 @@ static void on_hello(struct coord *c, struct client *cl, const struct sc_msg *m)
 	char why[512];
 	if (m->role == SC_ROLE_COMMAND) {
 		cl->kind = CLIENT_COMMAND;
+		if ((m->flags & SC_FLAG_ATTACH) && c->ranks_ever && c->ranks_connected == 0) {
+			/* a restart found this coordinator in its last seconds: it stays */
+			coord_log(c, 0, "a launch or restart attached: waiting for its ranks");
+			c->ranks_ever = 0;
+			c->start_ms = sc_now_ms();
+		}
 		welcome(c, cl);
 		return;
 	}

@@ -342,6 +342,21 @@ void cmd_handle(struct coord *c, struct client *cl, const struct sc_msg *m)
 		reply_ok(c, cl, json, 0, msg, extra);
 		break;
 	}
+	case SC_CMD_ABANDON: {
+		/* The job cannot restart (a missing or damaged image): the other ranks would
+		 * wait for it, and a coordinator started for this restart for ranks that never
+		 * come (--start-timeout). */
+		uint32_t n = c->ranks_connected;
+		send_kill_to_ranks(c);
+		coord_log(c, 1, "rank %" PRIu64 " refused to restart; told %u rank(s) to exit%s",
+			  m->value2, n, c->cfg->exit_on_last ? "; exiting" : "");
+		snprintf(c->last_failure, sizeof c->last_failure,
+			 "rank %" PRIu64 " refused to restart (see its error)", m->value2);
+		if (c->cfg->exit_on_last)
+			c->quit = 1;
+		reply_ok(c, cl, json, 0, "job abandoned", "");
+		break;
+	}
 	default:
 		snprintf(err, sizeof err, "unknown command %" PRIu64, m->value);
 		reply_error(c, cl, json, 0, err);

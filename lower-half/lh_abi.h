@@ -130,7 +130,9 @@ struct sc_lh_info {
 	 * only those are the program's to save. fd_tracking is 0 in the serial lower half, where
 	 * every descriptor is the program's. */
 	uint32_t fd_tracking;
-	uint32_t pad2;
+	/* Set by the upper half once a restart is complete (MPI restarted, coordinator
+	 * reached): the lower half's restart watch stops (mpi/lh_restart_watch.c). */
+	uint32_t restart_done;
 	uint64_t upper_fds[SC_UPPER_FDS / 64]; /* bit fd: the upper half created fd */
 	/* On a cache line of its own: read at every MPI call, written only on releases. */
 	struct sc_unmap_log unmaps __attribute__((aligned(64)));

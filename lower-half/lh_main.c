@@ -269,6 +269,9 @@ static int restore(const char *image, struct sc_lh_info *info, int have_fsgsbase
 	img.fd = -1;
 	if (sc_arena_trap_install(err, sizeof err))
 		die(err);
+#ifdef SC_LH_MPI
+	sc_lh_restart_watch_start(info);
+#endif
 	sc_restore_threads_and_jump(img.threads, img.hdr.n_threads, have_fsgsbase);
 }
 

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../coordinator/textbuf.h"
 #include "cli.h"
+#include "coord_start.h"
 #include "launcher.h"
 #include "lh_exec.h"
 #include "image.h"
@@ -109,6 +111,99 @@ static int relaunch(const struct sc_job_opts *jo, const char *why)
 	return sc_restart_under_launcher(jo, k, n, av);
 }
 
+/* This rank of an MPI job cannot restart: the job's coordinator, if one runs already (started
+ * by `splitckpt restart ... mpiexec` before the ranks, or by a faster rank), ends the ranks
+ * that wait for this one and exits if it exists only for this job. */
+static void abandon(const struct sc_job_opts *jo)
+{
+	long rank = -1, size = -1;
+	sc_launcher_rank(&rank, &size);
+	struct sc_jobstate js;
+	char err[1024];
+	if (rank < 0 ||
+	    sc_coord_target(jo->ckptdir, jo->coord_host,
+			    jo->coord_port < 0 ? 0 : (int)jo->coord_port, &js, err, sizeof err))
+		return;
+	struct sc_textbuf reply;
+	int status;
+	uint64_t gen;
+	sc_tb_init(&reply);
+	(void)sc_coord_request(&js, SC_CMD_ABANDON, (uint64_t)rank, 0, 5000, &reply, &status, &gen,
+			       err, sizeof err);
+	sc_tb_free(&reply);
+}
+
+/* Restarts this process's rank (execs the lower half), or returns an exit status after
+ * saying why not. */
+static int restart_rank(const struct sc_job_opts *jo)
+{
+	static struct sc_gen_entry gens[MAX_GENERATIONS];
+	size_t n = 0;
+	char err[2048];
+	int r = sc_manifest_load(jo->ckptdir, gens, MAX_GENERATIONS, &n, err, sizeof err);
+	if (r < 0) {
+		sc_error("restart", "%s", err);
+		return SC_EXIT_FAILURE;
+	}
+	if (n == 0) {
+		sc_error("restart", "no checkpoint in %s (no committed generation in %s/MANIFEST)",
+			 jo->ckptdir, jo->ckptdir);
+		return SC_EXIT_FAILURE;
+	}
+	const struct sc_gen_entry *g = NULL;
+	char image[PATH_MAX], program[PATH_MAX];
+	if (jo->generation >= 0) {
+		for (size_t i = 0; i < n; i++)
+			if (gens[i].gen == (uint64_t)jo->generation)
+				g = &gens[i];
+		if (!g) {
+			sc_error("restart",
+				 "generation %ld is not among the committed generations "
+				 "of %s (newest: %llu)",
+				 jo->generation, jo->ckptdir, (unsigned long long)gens[n - 1].gen);
+			return SC_EXIT_FAILURE;
+		}
+		int u = usable(jo->ckptdir, g, image, sizeof image, program, sizeof program, err,
+			       sizeof err);
+		if (u == 1)
+			return relaunch(jo, err);
+		if (u) {
+			sc_error("restart", "%s", err);
+			return SC_EXIT_FAILURE;
+		}
+	} else {
+		/* The newest generation whose image opens and validates (header, tables); a
+		 * damaged newest one falls back to its predecessor, saying so. */
+		for (size_t i = n; i-- > 0;) {
+			int u = usable(jo->ckptdir, &gens[i], image, sizeof image, program,
+				       sizeof program, err, sizeof err);
+			if (u == 0) {
+				g = &gens[i];
+				break;
+			}
+			if (u == 1)
+				return relaunch(jo, err);
+			if (gens[i].nranks != 1) {
+				/* An MPI job: every rank must resume the same generation, and
+				 * one rank alone cannot fall back to an older one. */
+				sc_error("restart", "%s", err);
+				return SC_EXIT_FAILURE;
+			}
+			sc_error("restart", "generation %llu is not usable: %s",
+				 (unsigned long long)gens[i].gen, err);
+		}
+		if (!g) {
+			sc_error("restart", "no usable generation in %s", jo->ckptdir);
+			return SC_EXIT_FAILURE;
+		}
+		if (g != &gens[n - 1])
+			sc_error("restart", "falling back to generation %llu",
+				 (unsigned long long)g->gen);
+	}
+	char *args[] = {image, NULL};
+	return sc_lh_exec("restart", jo, "--restore", program, 1, args);
+}
+
 int cmd_restart(int argc, char **argv)
 {
 	struct sc_job_opts jo;
@@ -130,69 +225,7 @@ int cmd_restart(int argc, char **argv)
 		}
 		return sc_restart_under_launcher(&jo, k, argc - jo.argi, argv + jo.argi);
 	}
-	static struct sc_gen_entry gens[MAX_GENERATIONS];
-	size_t n = 0;
-	char err[2048];
-	int r = sc_manifest_load(jo.ckptdir, gens, MAX_GENERATIONS, &n, err, sizeof err);
-	if (r < 0) {
-		sc_error("restart", "%s", err);
-		return SC_EXIT_FAILURE;
-	}
-	if (n == 0) {
-		sc_error("restart", "no checkpoint in %s (no committed generation in %s/MANIFEST)",
-			 jo.ckptdir, jo.ckptdir);
-		return SC_EXIT_FAILURE;
-	}
-	const struct sc_gen_entry *g = NULL;
-	char image[PATH_MAX], program[PATH_MAX];
-	if (jo.generation >= 0) {
-		for (size_t i = 0; i < n; i++)
-			if (gens[i].gen == (uint64_t)jo.generation)
-				g = &gens[i];
-		if (!g) {
-			sc_error("restart",
-				 "generation %ld is not among the committed generations "
-				 "of %s (newest: %llu)",
-				 jo.generation, jo.ckptdir, (unsigned long long)gens[n - 1].gen);
-			return SC_EXIT_FAILURE;
-		}
-		int u = usable(jo.ckptdir, g, image, sizeof image, program, sizeof program, err,
-			       sizeof err);
-		if (u == 1)
-			return relaunch(&jo, err);
-		if (u) {
-			sc_error("restart", "%s", err);
-			return SC_EXIT_FAILURE;
-		}
-	} else {
-		/* The newest generation whose image opens and validates (header, tables); a
-		 * damaged newest one falls back to its predecessor, saying so. */
-		for (size_t i = n; i-- > 0;) {
-			int u = usable(jo.ckptdir, &gens[i], image, sizeof image, program,
-				       sizeof program, err, sizeof err);
-			if (u == 0) {
-				g = &gens[i];
-				break;
-			}
-			if (u == 1)
-				return relaunch(&jo, err);
-			if (gens[i].nranks != 1) {
-				/* An MPI job: every rank must resume the same generation, and
-				 * one rank alone cannot fall back to an older one. */
-				sc_error("restart", "%s", err);
-				return SC_EXIT_FAILURE;
-			}
-			sc_error("restart", "generation %llu is not usable: %s",
-				 (unsigned long long)gens[i].gen, err);
-		}
-		if (!g) {
-			sc_error("restart", "no usable generation in %s", jo.ckptdir);
-			return SC_EXIT_FAILURE;
-		}
-		if (g != &gens[n - 1])
-			sc_error("restart", "falling back to generation %llu",
-				 (unsigned long long)g->gen);
-	}
-	char *args[] = {image, NULL};
-	return sc_lh_exec("restart", &jo, "--restore", program, 1, args);
+	int rc = restart_rank(&jo);
+	abandon(&jo);
+	return rc;
 }

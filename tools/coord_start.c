@@ -124,13 +124,14 @@ int sc_coord_target(const char *ckptdir_abs, const char *host, int port, struct 
 	return 0;
 }
 
-int sc_coord_connect(const struct sc_jobstate *js, struct sc_conn *conn, struct sc_msg *welcome,
-		     int timeout_ms, char *err, size_t errlen)
+static int connect_as(const struct sc_jobstate *js, uint32_t flags, struct sc_conn *conn,
+		      struct sc_msg *welcome, int timeout_ms, char *err, size_t errlen)
 {
 	struct sc_msg hello;
 	char why[1024], prefix[300];
 	memset(&hello, 0, sizeof hello);
 	hello.role = SC_ROLE_COMMAND;
+	hello.flags = flags;
 	hello.pid = (uint32_t)getpid();
 	gethostname(hello.text, 256);
 	if (sc_conn_open(conn, js->host, js->port, js->secret, &hello, welcome, timeout_ms, why,
@@ -246,6 +247,19 @@ static int apply_interval(const struct sc_coord_opts *o, const struct sc_jobstat
 
 /* Is the coordinator of DIR/splitckpt.job alive? 1 yes (js, *interval filled), 0 no (none or
  * stale), -1 it answers but cannot be used (err says why). */
+int sc_coord_connect(const struct sc_jobstate *js, struct sc_conn *conn, struct sc_msg *welcome,
+		     int timeout_ms, char *err, size_t errlen)
+{
+	return connect_as(js, 0, conn, welcome, timeout_ms, err, errlen);
+}
+
+/* Connects as a launch or restart that will use this coordinator (SC_FLAG_ATTACH). */
+static int attach(const struct sc_jobstate *js, struct sc_conn *conn, struct sc_msg *welcome,
+		  char *err, size_t errlen)
+{
+	return connect_as(js, SC_FLAG_ATTACH, conn, welcome, CONNECT_TIMEOUT_MS, err, errlen);
+}
+
 static int probe_existing(const char *dir, int want_port, struct sc_jobstate *js,
 			  uint64_t *interval, char *err, size_t errlen)
 {
@@ -257,7 +271,7 @@ static int probe_existing(const char *dir, int want_port, struct sc_jobstate *js
 	if (have_env < 0)
 		return -1;
 	struct sc_conn conn;
-	if (sc_coord_connect(js, &conn, &welcome, CONNECT_TIMEOUT_MS, why, sizeof why) != 0) {
+	if (attach(js, &conn, &welcome, why, sizeof why) != 0) {
 		if (errno == EACCES || errno == EPROTO) {
 			snprintf(err, errlen, "%s", why);
 			return -1;
@@ -353,7 +367,7 @@ int sc_coord_ensure(const struct sc_coord_opts *o, struct sc_jobstate *js, int *
 		struct sc_msg welcome;
 		struct sc_conn conn;
 		if (sc_coord_target(dir, host, port, js, err, errlen) ||
-		    sc_coord_connect(js, &conn, &welcome, CONNECT_TIMEOUT_MS, err, errlen))
+		    attach(js, &conn, &welcome, err, errlen))
 			return -1;
 		sc_conn_close(&conn);
 		return apply_interval(o, js, welcome.value, err, errlen);

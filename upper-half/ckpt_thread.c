@@ -259,12 +259,17 @@ static void restarted(void)
 	if (mpi && mpi->restart(err, sizeof err)) {
 		sc_say("restart of rank %u from %s failed: %s", sc_rt.info->rank,
 		       sc_rt.info->image_path, err);
+		/* Seen by the coordinator, so that one started for this restart (--exit-on-last)
+		 * ends with the job instead of waiting for ranks that never come. */
+		if (coordinator_connect(err, sizeof err) == 0)
+			sc_conn_close(&conn);
 		_exit(1);
 	}
 	if (coordinator_connect(err, sizeof err)) {
 		sc_say("restart: %s", err);
 		_exit(1);
 	}
+	__atomic_store_n(&sc_rt.info->restart_done, 1, __ATOMIC_RELEASE); /* the watch stops */
 	memset(&msg_out, 0, sizeof msg_out);
 	msg_out.type = SC_MSG_RESTARTED;
 	msg_out.gen = sc_rt.info->restored_generation;

@@ -7,7 +7,9 @@
  * (attrs.c), file pointers (files.c), and every request the cut left: receives posted again,
  * completed ones answering with the status the drain saw. */
 #define _GNU_SOURCE
+#include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../mpi_crossing.h"
@@ -98,6 +100,35 @@ static void fix_request(struct sc_vobj *o, void *arg)
 	o->lower = lower;
 }
 
+/* Every rank restarted from the same generation: images of different checkpoints (node-local
+ * directories that differ, a --generation given to some ranks only) are different moments of
+ * the job, whose messages and collectives do not match. */
+static int same_generation(const struct sc_mpi_table *tab, char *err, size_t errlen)
+{
+	const uint64_t mine = sc_mpi_info->restored_generation;
+	const int n = sc_mpi_world_size;
+	uint64_t *gens = calloc((size_t)n, sizeof *gens);
+	int rc = -1;
+	if (gens) {
+		uint64_t u64 = sc_vh_lower(MPI_UINT64_T);
+		SC_MPI_CALL(rc = tab->Allgather(&mine, 1, u64, gens, 1, u64, sc_mpi_private_comm));
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "exchanging the restored generations failed");
+	for (int r = 0; rc == 0 && r < n; r++)
+		if (gens[r] != mine) {
+			snprintf(
+			    err, errlen,
+			    "rank %d restarted from generation %llu but rank %d from generation "
+			    "%llu: every rank must restart the same generation",
+			    r, (unsigned long long)gens[r], sc_mpi_world_rank,
+			    (unsigned long long)mine);
+			rc = -1;
+		}
+	free(gens);
+	return rc;
+}
+
 int sc_cut_restart(char *err, size_t errlen)
 {
 	if (!sc_mpi_initialized || sc_mpi_finalized)
@@ -128,7 +159,7 @@ int sc_cut_restart(char *err, size_t errlen)
 			 provided, sc_mpi_thread_level);
 		return -1;
 	}
-	if (sc_mpi_comms_rebuild(err, errlen))
+	if (same_generation(tab, err, errlen) || sc_mpi_comms_rebuild(err, errlen))
 		return -1;
 	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
 		uint64_t lower = 0;
