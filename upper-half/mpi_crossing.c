@@ -138,9 +138,11 @@ int sc_mpi_slice_done(int fn)
 	 * parks here (not when a callback's call is nested in an outer one). */
 	if (__builtin_expect(sc_mpi_ckpt_pending >= SC_CUT_DRAIN, 0) && !sc_mpi_thr.nest) {
 		uint64_t inst = sc_mpi_thr.instance;
+		unsigned moved = sc_mpi_requests_moved;
 		sc_mpi_gate();
-		/* A restart while parked: the caller's lower handles are the old instance's. */
-		if (sc_mpi_thr.instance != inst)
+		/* A restart while parked: the caller's lower handles are the old instance's; or
+		 * the drain replaced a request's (drain.c): they are stale. */
+		if (sc_mpi_thr.instance != inst || sc_mpi_requests_moved != moved)
 			return 0;
 	}
 	return 1;

@@ -218,6 +218,12 @@ def upper_func(f):
                 # entries that completed are nulled even when the call reports an error
                 cleanup.append(f"\tsc_vh_req_arr_update((void **){n}, l_{n}, {ln});")
             cleanup.append(f"\tsc_vh_arr_done(s_{n}, l_{n});")
+        elif k == "status_out" and "p2p_match" in f.flags:
+            # the matched message's status, kept for a drain (MPI_STATUS_IGNORE or not)
+            pre.append("\tstruct sc_abi_status match_st_own;")
+            pre.append(f"\tstruct sc_abi_status *match_st = {n} != MPI_STATUS_IGNORE ? "
+                       f"(struct sc_abi_status *){n} : &match_st_own;")
+            args.append("match_st")
         elif k in ("status_out", "status_array_out", "status_inout"):
             args.append(f"(struct sc_abi_status *){n}")
         elif k == "status_in":
@@ -228,6 +234,14 @@ def upper_func(f):
             args.append(f"sc_mpi_keyval_lower({KEYVAL_CLASSES[p.opts['enum']]}, {n})")
         else:
             args.append(n)
+    if "keyval_new" in f.flags:
+        # MPI calls the keyval's record's functions with the record (attrs.c)
+        copy, delete, _, extra = (p.name for p in f.params)
+        pre.append(f"\tvoid *kv = sc_mpi_keyval_begin({keyval_kind(f)}, (void *){copy}, "
+                   f"(void *){delete}, {extra});")
+        args[0], args[1], args[3] = ("sc_mpi_keyval_copy_fn(kv)", "sc_mpi_keyval_delete_fn(kv)",
+                                     "kv")
+        cleanup.append("\tif (rc != 0)\n\t\tsc_mpi_keyval_abort(kv);")
     if f.via:
         pre.append("\tuint64_t sc_pend = 0;")
         args.append("&sc_pend")
@@ -279,6 +293,11 @@ def upper_func(f):
         o.append(f"\tint src = sc_mpi_sync(SC_FN_{f.name});")
         o.append("\tif (src)")
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
+    if "epoch" in f.flags:  # an exclusive lock waits while a checkpoint is pending (rma.c)
+        first_int = next(p.name for p in f.params if p.base == "int") if any(
+            p.base == "int" for p in f.params) else "0"
+        o.append(f"\tsc_mpi_rma_enter(SC_FN_{f.name}, {first_int});")
+        cleanup.append(f"\tif (rc != 0)\n\t\tsc_mpi_rma_failed(SC_FN_{f.name}, {first_int});")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
     if "win_free" in f.flags:  # an MPI_Win_allocate window's memory goes with it (winmem.c)
@@ -287,9 +306,12 @@ def upper_func(f):
         kv = f.params[0].name
         o.append(f"\tint kv_app = *{kv};")
         o.append(f"\t*{kv} = sc_mpi_keyval_lower({keyval_kind(f)}, kv_app);")
-    makes_comm = any(p.kind == "handle_out" and p.hkind == "comm" and "existing" not in p.flags
-                     for p in f.crossing)
-    if makes_comm:  # until its part in the cut exists (sc_mpi_comm_created)
+    # Until the new object's clock exists (sc_mpi_comm_created, sc_mpi_clock_created) its peers
+    # may count collectives on it that this rank cannot report yet: the quiesce waits ("+").
+    makes_clock = any(p.kind == "handle_out" and "existing" not in p.flags and
+                      (p.hkind == "comm" or (p.hkind in ("win", "file") and c))
+                      for p in f.crossing)
+    if makes_clock:
         o.append("\tsc_mpi_thr.creating = 1;")
     o += pre
     call = f"tab->{f.short}({', '.join(args)})"
@@ -364,9 +386,7 @@ def upper_func(f):
         a = [p.name for p in f.params]
         o.append(f"\tsc_mpi_win_attr({a[0]}, {a[1]}, {a[2]}, {a[3]});")
     if "keyval_new" in f.flags:  # MPI_X_create_keyval(copy_fn, delete_fn, &keyval, extra)
-        a = [p.name for p in f.params]
-        o.append(f"\tsc_mpi_keyval_created({keyval_kind(f)}, {a[2]}, (void *){a[0]}, "
-                 f"(void *){a[1]}, {a[3]});")
+        o.append(f"\tsc_mpi_keyval_created(kv, {f.params[2].name});")
     if outs:
         rec, refmask = upper_record(f)
         if len(rec) > 12:  # SC_VH_MAX_ARGS
@@ -398,6 +418,10 @@ def upper_func(f):
             o.append("\tsc_mpi_thr.creating = 0;")
         elif p.hkind in ("win", "file") and c:
             o.append(f"\tsc_mpi_clock_created(*{p.name}, {c.name}, SC_FN_{f.name});")
+            o.append("\tsc_mpi_thr.creating = 0;")
+    if "p2p_match" in f.flags:
+        msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
+        o.append(f"\tsc_mpi_message_matched(*{msg.name}, match_st);")
     if "epoch" in f.flags:  # the window's RMA epoch (upper-half/mpi/rma.c)
         ints = [p.name for p in f.params if p.base == "int"] + ["0", "0", "0"]
         win = next(p.name for p in f.params if getattr(p, "hkind", None) == "win")

@@ -5,10 +5,12 @@
  * split, a duplicated and a Cartesian communicator; an attribute of a user keyval changed every
  * step and an MPI-IO file each rank writes through its own file pointer (in $SC_CKPT_MIX_DIR; both
  * must survive a restart); one-sided: a put each step whose fence epoch stays open across steps,
- * and an atomic counter on rank 0 in a lock_all epoch held the whole run. Every received value is
- * checked (MPI_Abort on a wrong one) and folded into a digest; rank 0 prints one line per step and
- * the final digest, so a restarted run must print exactly what an uninterrupted one does. Usage:
- * ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
+ * and an atomic counter on rank 0 in a lock_all epoch held the whole run; a message rank 0
+ * matches with MPI_Mprobe in one step and receives with MPI_Mrecv in the next; an attribute
+ * whose copy and delete callbacks run every step and must see the keyval the program holds. Every
+ * received value is checked (MPI_Abort on a wrong one) and folded into a digest; rank 0 prints one
+ * line per step and the final digest, so a restarted run must print exactly what an uninterrupted
+ * one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +32,24 @@ static void fold(const void *p, size_t n)
 	const unsigned char *b = p;
 	for (size_t i = 0; i < n; i++)
 		digest = (digest ^ b[i]) * 1099511628211ull;
+}
+
+/* The attribute callbacks check they get the keyval the program holds (its extra_state): a
+ * restart makes keyvals again, and MPI's values may differ. */
+static int copy_cb(MPI_Comm old, int keyval, void *extra, void *in, void *out, int *flag)
+{
+	(void)old;
+	CHECK(keyval == *(int *)extra);
+	*(void **)out = in;
+	*flag = 1;
+	return MPI_SUCCESS;
+}
+
+static int delete_cb(MPI_Comm comm, int keyval, void *val, void *extra)
+{
+	(void)comm;
+	CHECK(keyval == *(int *)extra && (intptr_t)val == 7);
+	return MPI_SUCCESS;
 }
 
 static int value(int step, int from, int i)
@@ -65,6 +85,15 @@ int main(int argc, char **argv)
 	int keyval;
 	OK(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN, &keyval, NULL));
 	OK(MPI_Comm_set_attr(dup, keyval, (void *)(intptr_t)999));
+	/* a keyval freed before the next one is made: a restart, which makes only the live one,
+	 * gives it another value */
+	static int cb_keyval, cb_keyval_held; /* the callbacks' extra_state: what they must see */
+	int scratch;
+	OK(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN, &scratch, NULL));
+	OK(MPI_Comm_create_keyval(copy_cb, delete_cb, &cb_keyval, &cb_keyval_held));
+	cb_keyval_held = cb_keyval; /* MPI_Comm_free_keyval sets cb_keyval invalid at the end */
+	OK(MPI_Comm_free_keyval(&scratch));
+	OK(MPI_Comm_set_attr(dup, cb_keyval, (void *)(intptr_t)7));
 	/* the file (in SC_CKPT_MIX_DIR, a directory every rank sees; none without it) is made
 	 * exclusively: a restart opens it again, and must not fail because it exists */
 	const char *dir = getenv("SC_CKPT_MIX_DIR");
@@ -95,6 +124,7 @@ int main(int argc, char **argv)
 	OK(MPI_Irecv(ring_in[0], 4, MPI_INT, left, 0, MPI_COMM_WORLD, &ring_req));
 	long long iar_in = 0, iar_out = 0;
 	MPI_Request iar_req = MPI_REQUEST_NULL;
+	MPI_Message held = MPI_MESSAGE_NULL; /* matched in a step, received in the next */
 
 	/* one-sided: the put of step s lands in slot s % 2 of the right neighbour's window and
 	 * completes at the fence of step s + 1; the counter is fetched-and-added in a lock_all
@@ -215,6 +245,11 @@ int main(int argc, char **argv)
 		OK(MPI_Comm_get_attr(dup, keyval, &attr, &flag));
 		CHECK(flag && (intptr_t)attr == (step ? 1000 + step - 1 : 999));
 		OK(MPI_Comm_set_attr(dup, keyval, (void *)(intptr_t)(1000 + step)));
+		MPI_Comm copy;
+		OK(MPI_Comm_dup(dup, &copy)); /* copy_cb */
+		OK(MPI_Comm_get_attr(copy, cb_keyval, &attr, &flag));
+		CHECK(flag && (intptr_t)attr == 7);
+		OK(MPI_Comm_free(&copy)); /* delete_cb */
 		if (fh != MPI_FILE_NULL) {
 			MPI_Offset pos = -1;
 			OK(MPI_File_get_position(fh, &pos));
@@ -245,6 +280,20 @@ int main(int argc, char **argv)
 		fold(&sum, sizeof sum);
 		OK(MPI_Barrier(half));
 
+		/* rank 1's message of the previous step, matched then, received now */
+		if (rank == 1)
+			OK(MPI_Send(&out[0], 1, MPI_INT, 0, 77, cart));
+		if (rank == 0 && size > 1) {
+			if (held != MPI_MESSAGE_NULL) {
+				int v = -1;
+				OK(MPI_Mrecv(&v, 1, MPI_INT, &held, &st));
+				CHECK(v == value(step - 1, 1, 0) && st.MPI_SOURCE == 1 &&
+				      st.MPI_TAG == 77 && held == MPI_MESSAGE_NULL);
+				fold(&v, sizeof v);
+			}
+			OK(MPI_Mprobe(1, 77, cart, &held, MPI_STATUS_IGNORE));
+		}
+
 		OK(MPI_Win_fence(0, win));
 		if (step > 0) {
 			CHECK(wmem[(step - 1) % 2] == value(step - 1, left, 13));
@@ -266,6 +315,11 @@ int main(int argc, char **argv)
 	}
 	if (iar_req != MPI_REQUEST_NULL)
 		OK(MPI_Wait(&iar_req, MPI_STATUS_IGNORE));
+	if (held != MPI_MESSAGE_NULL) {
+		int v = -1;
+		OK(MPI_Mrecv(&v, 1, MPI_INT, &held, MPI_STATUS_IGNORE));
+		CHECK(v == value(steps - 1, 1, 0));
+	}
 	OK(MPI_Win_fence(MPI_MODE_NOSUCCEED, win));
 	CHECK(wmem[(steps - 1) % 2] == value(steps - 1, left, 13));
 	OK(MPI_Win_free(&win));
@@ -291,6 +345,7 @@ int main(int argc, char **argv)
 	if (fh != MPI_FILE_NULL)
 		OK(MPI_File_close(&fh));
 	OK(MPI_Comm_free_keyval(&keyval));
+	OK(MPI_Comm_free_keyval(&cb_keyval));
 	uint64_t all[64] = {0};
 	CHECK(size <= 64);
 	OK(MPI_Gather(&digest, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));

@@ -59,7 +59,41 @@ int sc_mpi_keyval_lookup(int kind, int app)
 	return lower;
 }
 
-void sc_mpi_keyval_created(int kind, int *keyval, void *copy_fn, void *delete_fn, void *extra)
+/* What MPI calls for a user keyval: the application's copy and delete functions, with the
+ * keyval value the application holds (a restart makes keyvals again, with new values) and its
+ * extra_state; MPI gets the keyval's record as extra_state. MPI's own functions (the ABI's
+ * MPI_X_NULL_COPY_FN 0, MPI_X_DUP_FN 1, MPI_X_NULL_DELETE_FN 0) cross as they are. The object
+ * handle arrives translated by the lower half's trampoline. */
+typedef int copy_fn_t(void *old, int keyval, void *extra, void *in, void *out, int *flag);
+typedef int delete_fn_t(void *obj, int keyval, void *val, void *extra);
+
+static int copy_tramp(void *old, int keyval, void *extra, void *in, void *out, int *flag)
+{
+	const struct keyval *k = extra;
+	(void)keyval;
+	return ((copy_fn_t *)k->copy_fn)(old, k->app, k->extra, in, out, flag);
+}
+
+static int delete_tramp(void *obj, int keyval, void *val, void *extra)
+{
+	const struct keyval *k = extra;
+	(void)keyval;
+	return ((delete_fn_t *)k->delete_fn)(obj, k->app, val, k->extra);
+}
+
+void *sc_mpi_keyval_copy_fn(const void *kv)
+{
+	const struct keyval *k = kv;
+	return (uintptr_t)k->copy_fn <= 1 ? k->copy_fn : (void *)copy_tramp;
+}
+
+void *sc_mpi_keyval_delete_fn(const void *kv)
+{
+	const struct keyval *k = kv;
+	return !k->delete_fn ? NULL : (void *)delete_tramp;
+}
+
+void *sc_mpi_keyval_begin(int kind, void *copy_fn, void *delete_fn, void *extra)
 {
 	struct keyval *k = calloc(1, sizeof *k);
 	if (!k) {
@@ -67,16 +101,26 @@ void sc_mpi_keyval_created(int kind, int *keyval, void *copy_fn, void *delete_fn
 		(void)!write(2, m, sizeof m - 1);
 		abort();
 	}
-	*k = (struct keyval){.kind = kind, .app = *keyval, .lower = *keyval};
-	k->copy_fn = copy_fn;
-	k->delete_fn = delete_fn;
-	k->extra = extra;
+	*k = (struct keyval){
+	    .kind = kind, .copy_fn = copy_fn, .delete_fn = delete_fn, .extra = extra};
+	return k;
+}
+
+void sc_mpi_keyval_abort(void *kv)
+{
+	free(kv);
+}
+
+void sc_mpi_keyval_created(void *kv, int *keyval)
+{
+	struct keyval *k = kv;
+	k->app = k->lower = *keyval;
 	pthread_mutex_lock(&kv_lock);
 	/* MPI reuses a value once a freed keyval is released (its last attribute gone): that
 	 * keyval is no more. */
 	for (struct keyval **p = &keyvals; *p;) {
 		struct keyval *old = *p;
-		if (old->kind == kind && old->freed && old->lower == k->lower) {
+		if (old->kind == k->kind && old->freed && old->lower == k->lower) {
 			*p = old->next;
 			free(old);
 		} else {
@@ -86,7 +130,7 @@ void sc_mpi_keyval_created(int kind, int *keyval, void *copy_fn, void *delete_fn
 	find_tail();
 	/* After a restart the new MPI may hand out a value the application already holds for
 	 * another keyval: this one then gets a value of its own. */
-	for (int v = 0x7ffffff0; find_app(kind, k->app); v--)
+	for (int v = 0x7ffffff0; find_app(k->kind, k->app); v--)
 		k->app = v;
 	*keyval = k->app;
 	*keyvals_tail = k;
@@ -188,14 +232,14 @@ static int create_keyval(const struct sc_mpi_table *tab, struct keyval *k)
 {
 	int rc;
 	if (k->kind == SC_KV_COMM)
-		SC_MPI_CALL(
-		    rc = tab->Comm_create_keyval(k->copy_fn, k->delete_fn, &k->lower, k->extra));
+		SC_MPI_CALL(rc = tab->Comm_create_keyval(sc_mpi_keyval_copy_fn(k),
+							 sc_mpi_keyval_delete_fn(k), &k->lower, k));
 	else if (k->kind == SC_KV_TYPE)
-		SC_MPI_CALL(
-		    rc = tab->Type_create_keyval(k->copy_fn, k->delete_fn, &k->lower, k->extra));
+		SC_MPI_CALL(rc = tab->Type_create_keyval(sc_mpi_keyval_copy_fn(k),
+							 sc_mpi_keyval_delete_fn(k), &k->lower, k));
 	else
-		SC_MPI_CALL(
-		    rc = tab->Win_create_keyval(k->copy_fn, k->delete_fn, &k->lower, k->extra));
+		SC_MPI_CALL(rc = tab->Win_create_keyval(sc_mpi_keyval_copy_fn(k),
+							sc_mpi_keyval_delete_fn(k), &k->lower, k));
 	return rc;
 }
 

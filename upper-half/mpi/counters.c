@@ -35,6 +35,12 @@ void sc_mpi_count_match(uint64_t lower_message)
 		sc_cut_add(&sc_mpi_recv_started);
 }
 
+void sc_mpi_message_matched(void *message, const struct sc_abi_status *st)
+{
+	if ((uintptr_t)message >= SC_VH_PREDEF_MAX) /* not MPI_MESSAGE_NULL / _NO_PROC */
+		((struct sc_vobj *)message)->cut_status = *st;
+}
+
 /* Point-to-point requests record: buf, count, datatype, dest/source, tag, comm. */
 static const void *request_comm(const struct sc_vobj *o)
 {

@@ -141,6 +141,30 @@ void sc_mpi_gate(void)
 		sc_mpi_bind();
 }
 
+static int behind(void);
+
+volatile int sc_mpi_excl_locks;
+
+void sc_mpi_lock_gate(void)
+{
+	if (sc_mpi_thr.cut_thread)
+		return;
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
+		int state = sc_mpi_ckpt_pending;
+		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE && behind()))
+			return;
+		if (state >= SC_CUT_DRAIN) {
+			sc_mpi_gate();
+			continue;
+		}
+		sc_mpi_thr.stage = 0;
+		wait_change(seen);
+		sc_mpi_thr.stage = 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+}
+
 void sc_mpi_coll_gate(struct sc_comm_cut *c)
 {
 	if (sc_mpi_thr.cut_thread)
@@ -357,7 +381,8 @@ static void report_threads(struct report *r)
 			report(r, "?%llx\n", (unsigned long long)c->id);
 	}
 	pthread_mutex_unlock(&reg_lock);
-	if (creating)
+	/* an exclusive lock held or being acquired: not a cut yet either */
+	if (creating || __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0)
 		report(r, "+\n");
 }
 
@@ -425,9 +450,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Behind a target, or holding an exclusive lock (which must be released before the cut). */
 static int behind(void)
 {
-	int b = 0;
+	int b = __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0;
 	foreach_clock(behind_clock, &b);
 	return b;
 }

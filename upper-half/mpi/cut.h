@@ -35,6 +35,8 @@ extern uint64_t sc_mpi_recv_started;	  /* receives begun (or messages matched by
 extern int sc_mpi_multi;		  /* MPI_THREAD_MULTIPLE: counters move atomically */
 extern volatile uint64_t sc_mpi_ndrained; /* drained messages not yet received */
 extern volatile unsigned sc_mpi_drains;	  /* drains that took messages (probes start over) */
+/* drains that replaced a request's lower handle (a completion call parked on it starts over) */
+extern volatile unsigned sc_mpi_requests_moved;
 
 #define SC_ABI_COMM_WORLD_VH 0x101
 #define SC_ABI_PROC_NULL_RANK (-3)
@@ -99,6 +101,9 @@ void sc_mpi_uncount_send(const void *comm, int dest, int rc);
 
 /* MPI_(I)mprobe matched a message (lower handle; the NULL and NO_PROC messages are none). */
 void sc_mpi_count_match(uint64_t lower_message);
+/* ... and made its handle: the status is kept (cut_status) for a drain, which receives a
+ * message still in MPI into upper-half memory (drain.c, sc_drained_hold). */
+void sc_mpi_message_matched(void *message, const struct sc_abi_status *st);
 /* MPI_Start on a persistent request: counts it as a send or a receive. */
 void sc_mpi_count_start(void *request);
 /* After MPI_Cancel: waits until the request completed (locally) and takes a cancelled send or
@@ -123,6 +128,15 @@ void sc_cut_forget_lingering(void); /* the drain: every member reached every tar
  * drain; opened again on a window a restart made (sc_mpi_rma_reopen, in its window). */
 struct sc_win_epochs;
 void sc_mpi_rma_epoch(int fn, void *win, int a, int b, int c);
+/* Before and (failed) after the lower call of an epoch function (a: its first int argument):
+ * an exclusive MPI_Win_lock waits at sc_mpi_lock_gate and counts in sc_mpi_excl_locks until
+ * its MPI_Win_unlock. */
+void sc_mpi_rma_enter(int fn, int a);
+void sc_mpi_rma_failed(int fn, int a);
+extern volatile int sc_mpi_excl_locks;
+/* While a quiesce is pending, a new exclusive lock waits until this rank is behind a target
+ * (it must run on) or the checkpoint is over (cut.c). */
+void sc_mpi_lock_gate(void);
 void sc_mpi_epochs_free(struct sc_win_epochs *e);
 int sc_mpi_rma_drain(char *err, size_t errlen);
 int sc_mpi_rma_reopen(struct sc_vobj *o);
@@ -140,9 +154,16 @@ static inline int sc_mpi_keyval_lower(int kind, int app)
 {
 	return __builtin_expect(sc_mpi_keyvals_moved, 0) ? sc_mpi_keyval_lookup(kind, app) : app;
 }
-/* MPI_X_create_keyval made *keyval (may give the application another value after a restart);
- * MPI_X_free_keyval freed the application's `app`. */
-void sc_mpi_keyval_created(int kind, int *keyval, void *copy_fn, void *delete_fn, void *extra);
+/* MPI_X_create_keyval: the keyval's record first (sc_mpi_keyval_begin), whose functions
+ * (sc_mpi_keyval_copy_fn, _delete_fn) and address (as extra_state) go to MPI; then, once MPI
+ * made *keyval, sc_mpi_keyval_created (may give the application another value after a
+ * restart), or sc_mpi_keyval_abort if MPI failed. MPI_X_free_keyval freed the application's
+ * `app`. */
+void *sc_mpi_keyval_begin(int kind, void *copy_fn, void *delete_fn, void *extra);
+void *sc_mpi_keyval_copy_fn(const void *kv);
+void *sc_mpi_keyval_delete_fn(const void *kv);
+void sc_mpi_keyval_created(void *kv, int *keyval);
+void sc_mpi_keyval_abort(void *kv);
 void sc_mpi_keyval_freed(int kind, int app);
 /* At a checkpoint (drain): every attribute of a user keyval into upper-half memory; at a
  * restart, after every object is rebuilt: the keyvals and those attributes again. */

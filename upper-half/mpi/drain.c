@@ -67,6 +67,13 @@ struct scan {
 	int rc;
 };
 
+volatile unsigned sc_mpi_requests_moved;
+
+static int is_io(int fn)
+{
+	return fn >= 0 && fn < SC_MPI_NFUNCS && !strncmp(sc_mpi_fn_names[fn], "MPI_File_i", 10);
+}
+
 static void scan_request(struct sc_vobj *o, void *arg)
 {
 	struct scan *s = arg;
@@ -82,7 +89,20 @@ static void scan_request(struct sc_vobj *o, void *arg)
 	int flag = 0, rc;
 	struct sc_abi_status st;
 	memset(&st, 0, sizeof st);
-	SC_MPI_CALL(rc = s->tab->Request_get_status(o->lower, &flag, &st));
+	/* MPI-IO's nonblocking requests are generalized requests that only MPI_Test moves on
+	 * (ROMIO's poll function): tested, and once done replaced by a completed request with
+	 * their status. */
+	const int io = is_io(o->fn);
+	uint64_t done = 0;
+	if (io)
+		SC_MPI_CALL(rc = s->tab->Test(&o->lower, &flag, &st));
+	else
+		SC_MPI_CALL(rc = s->tab->Request_get_status(o->lower, &flag, &st));
+	if (rc == 0 && io && flag) {
+		rc = sc_mpi_completed_request(&st, &done);
+		o->lower = done;
+		sc_mpi_requests_moved++; /* a Wait parked on it starts over (sc_mpi_slice_done) */
+	}
 	if (rc != 0) {
 		s->rc = rc;
 		return;
@@ -152,6 +172,37 @@ static void drain_comm(struct probe *p, uintptr_t app, uint64_t lower)
 	}
 }
 
+/* Messages MPI_(I)mprobe matched in MPI that the application has not received yet: received
+ * now into upper-half memory, held by their handles, as if they had matched drained messages
+ * (a restart has no MPI message behind a handle to rebuild). */
+static int hold_matched(const struct sc_mpi_table *tab, char *err, size_t errlen)
+{
+	uint64_t byte = sc_vh_lower(MPI_BYTE);
+	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
+		if (o->kind != SC_VK_MESSAGE || !(o->flags & SC_VOBJ_LIVE) ||
+		    (o->flags & (SC_VOBJ_DRAINED_MSG | SC_VOBJ_TAKEN)))
+			continue;
+		int n = 0, rc;
+		SC_MPI_CALL(rc = tab->Get_count(&o->cut_status, byte, &n));
+		unsigned char *buf = rc == 0 ? malloc(n > 0 ? (size_t)n : 1) : NULL;
+		uint64_t msg = o->lower, req = 0;
+		struct sc_abi_status got;
+		if (buf)
+			SC_MPI_CALL(rc = tab->Mrecv(buf, n, byte, &msg, &got, &req));
+		if (buf && rc == 0 && req)
+			rc = wait_req(tab, req, &got);
+		if (!buf || rc != 0 || sc_drained_hold(o, &got, buf, n)) {
+			free(buf);
+			snprintf(err, errlen,
+				 "drain: receiving a message MPI_Mprobe matched failed (%s %d)",
+				 rc ? "MPI error" : "out of memory for", rc ? rc : n);
+			return -1;
+		}
+		free(buf);
+	}
+	return 0;
+}
+
 static void drain_comm_obj(struct sc_vobj *o, void *arg)
 {
 	drain_comm(arg, (uintptr_t)o, o->lower);
@@ -171,10 +222,12 @@ int sc_cut_drain(char *err, size_t errlen)
 {
 	if (!sc_mpi_initialized || sc_mpi_finalized)
 		return 0;
-	if (sc_cut_hold(err, errlen) || check_restorable(err, errlen))
+	if (sc_cut_hold(err, errlen))
+		return -1;
+	const struct sc_mpi_table *tab = sc_cut_table();
+	if (hold_matched(tab, err, errlen) || check_restorable(err, errlen))
 		return -1;
 	sc_cut_forget_lingering();
-	const struct sc_mpi_table *tab = sc_cut_table();
 	if (sc_mpi_rma_drain(err, errlen))
 		return -1;
 	int n = sc_mpi_world_size, rc;

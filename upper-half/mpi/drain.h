@@ -9,6 +9,10 @@
 
 /* Appends a drained message (status as MPI gave it for `size` bytes of MPI_BYTE). */
 int sc_drained_add(uintptr_t comm, const struct sc_abi_status *st, const void *data, long size);
+/* A message MPI_(I)mprobe matched that the drain received from MPI: from now on its handle o
+ * holds it as if it had matched a drained message (SC_VOBJ_DRAINED_MSG). */
+struct sc_vobj;
+int sc_drained_hold(struct sc_vobj *o, const struct sc_abi_status *st, const void *data, long size);
 
 /* Requests by the function that made them: receives (their message may still be on its way)
  * and persistent requests (inactive until started). */

@@ -26,20 +26,43 @@ struct drained {
 static struct drained *head, **tail = &head;
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 
-int sc_drained_add(uintptr_t comm, const struct sc_abi_status *st, const void *data, long size)
+static struct drained *new_drained(uintptr_t comm, const struct sc_abi_status *st, const void *data,
+				   long size)
 {
 	struct drained *d = malloc(sizeof *d + (size_t)size);
 	if (!d)
-		return -1;
+		return NULL;
 	d->next = NULL;
 	d->comm = comm;
 	d->st = *st;
 	d->size = size;
 	memcpy(d->data, data, (size_t)size);
+	return d;
+}
+
+int sc_drained_add(uintptr_t comm, const struct sc_abi_status *st, const void *data, long size)
+{
+	struct drained *d = new_drained(comm, st, data, size);
+	if (!d)
+		return -1;
 	pthread_mutex_lock(&qlock);
 	*tail = d;
 	tail = &d->next;
 	sc_mpi_ndrained++;
+	pthread_mutex_unlock(&qlock);
+	return 0;
+}
+
+int sc_drained_hold(struct sc_vobj *o, const struct sc_abi_status *st, const void *data, long size)
+{
+	/* MPI_(I)mprobe's record: source, tag, comm */
+	struct drained *d = new_drained((uintptr_t)o->args[2], st, data, size);
+	if (!d)
+		return -1;
+	sc_vh_set_lower(o, (uint64_t)(uintptr_t)d);
+	o->flags |= SC_VOBJ_DRAINED_MSG;
+	pthread_mutex_lock(&qlock);
+	sc_mpi_ndrained++; /* not in the queue: taken back by MPI_(I)mrecv (take_matched) */
 	pthread_mutex_unlock(&qlock);
 	return 0;
 }

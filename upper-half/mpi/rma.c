@@ -3,7 +3,9 @@
  * completes the RMA operations of open epochs (a fence of its own, which every member reaches at
  * the same fence count because fences are collectives of the window's clock, or flushes), so the
  * windows' memory in the upper half holds their results; a restart opens the same epochs on the
- * window it made again. */
+ * window it made again. An exclusive lock cannot be held across a cut (a peer blocked inside
+ * MPI_Win_lock for it could never be stopped): the quiesce runs on until every exclusive lock
+ * is released, and holds new ones back (sc_mpi_lock_gate, cut.c). */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <pthread.h>
@@ -55,9 +57,25 @@ static void drop_lock(struct sc_win_epochs *e, int rank)
 {
 	for (int i = 0; i < e->nlocks; i++)
 		if (e->locks[i].rank == rank) {
+			if (e->locks[i].type == MPI_LOCK_EXCLUSIVE)
+				__atomic_sub_fetch(&sc_mpi_excl_locks, 1, __ATOMIC_SEQ_CST);
 			e->locks[i] = e->locks[--e->nlocks];
 			return;
 		}
+}
+
+void sc_mpi_rma_enter(int fn, int lock_type)
+{
+	if (fn != SC_FN_MPI_Win_lock || lock_type != MPI_LOCK_EXCLUSIVE)
+		return;
+	sc_mpi_lock_gate();
+	__atomic_add_fetch(&sc_mpi_excl_locks, 1, __ATOMIC_SEQ_CST);
+}
+
+void sc_mpi_rma_failed(int fn, int lock_type)
+{
+	if (fn == SC_FN_MPI_Win_lock && lock_type == MPI_LOCK_EXCLUSIVE)
+		__atomic_sub_fetch(&sc_mpi_excl_locks, 1, __ATOMIC_SEQ_CST);
 }
 
 void sc_mpi_rma_epoch(int fn, void *win, int a, int b, int c)
