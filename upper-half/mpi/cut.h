@@ -1,8 +1,9 @@
 /* The consistent cut of an MPI job, as the wrappers see it: per-communicator collective clocks,
  * the point-to-point counters the drain balances, and the entry points the checkpoint thread
- * calls (through struct sc_mpi_ckpt_ops). cut.c owns the clock and the quiesce, counters.c the
- * counting the wrappers do not inline, drain.c the drain, drain_serve.c the drained messages,
- * replay.c the restart of MPI. */
+ * calls (through struct sc_mpi_ckpt_ops). cut.c owns the gates and the quiesce, comms.c a
+ * communicator's part, clocks.c those of windows and files, counters.c the counting the
+ * wrappers do not inline, rma.c the RMA epochs, drain.c the drain, drain_serve.c the drained
+ * messages, replay.c and comms_rebuild.c the restart of MPI. */
 #ifndef SPLITCKPT_MPI_CUT_H
 #define SPLITCKPT_MPI_CUT_H
 
@@ -117,12 +118,15 @@ int sc_mpi_unpark(void *request);
 
 uint64_t sc_cut_mix(uint64_t h, uint64_t v); /* a step of the ids' hash */
 /* Windows and files have clocks of their own for their collectives (fences, collective I/O,
- * their frees), with ids from the communicator they were made on (cut.c). A freed one's clock
+ * their frees), with ids from the communicator they were made on (clocks.c). A freed one's clock
  * lingers in the cut until the next drain, so that members that have not freed it yet catch up
  * (a restart would otherwise make it again on those alone). */
 void sc_mpi_clock_created(void *h, const void *comm, int fn);
 void sc_mpi_linger(void *h);
 void sc_cut_forget_lingering(void); /* the drain: every member reached every target */
+/* Calls fn for every clock: MPI_COMM_WORLD's, MPI_COMM_SELF's, those of live communicators,
+ * windows and files, and the lingering ones (clocks.c). */
+void sc_cut_foreach_clock(void (*fn)(struct sc_comm_cut *c, void *arg), void *arg);
 /* RMA epochs (rma.c): kept after each synchronization call (fn: SC_FN_MPI_Win_fence, _lock,
  * _unlock, _lock_all, _unlock_all; a, b, c: its int arguments in order); completed by the
  * drain; opened again on a window a restart made (sc_mpi_rma_reopen, in its window). */
