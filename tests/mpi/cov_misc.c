@@ -6,6 +6,7 @@
  * >= 2. Self-checking.
  */
 #include <mpi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,7 +355,10 @@ static void environment(void)
 /* The rest of one-sided communication: passive target for all, flushes, atomics, requests. */
 static void rma_more(void)
 {
-	long *mem = calloc(4, sizeof(long));
+	long *mem = NULL; /* MPI_Alloc_mem: memory a restart must find again (upper half) */
+	OK(MPI_Alloc_mem(4 * sizeof(long), MPI_INFO_NULL, &mem));
+	CHECK(mem != NULL && ((uintptr_t)mem & 7) == 0);
+	memset(mem, 0, 4 * sizeof(long));
 	MPI_Win w;
 	OK(MPI_Win_create(mem, 4 * sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD, &w));
 	MPI_Group g, wg;
@@ -400,7 +404,7 @@ static void rma_more(void)
 	MPI_Barrier(MPI_COMM_WORLD);
 	CHECK(mem[3] == 100 + (rank + size - 1) % size);
 	OK(MPI_Win_free(&w));
-	free(mem);
+	OK(MPI_Free_mem(mem));
 }
 
 /* Window attributes: the predefined ones point to values (MPI_WIN_BASE is the base itself),

@@ -1,12 +1,37 @@
 /* MPI_Win_allocate with the window's memory in the upper half, so that a checkpoint saves it
  * and a restart finds it at the same address: the memory comes from the upper half's heap and
  * the window is an MPI_Win_create of it (a record a restart replays). The window still says it
- * was allocated (MPI_WIN_CREATE_FLAVOR), and MPI_Win_free frees its memory. */
+ * was allocated (MPI_WIN_CREATE_FLAVOR), and MPI_Win_free frees its memory. MPI_Alloc_mem's
+ * memory comes from the upper half's heap as well (MPI may use any memory for windows and
+ * messages: MPICH's own would be lost at a restart). */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <stdlib.h>
 
 #include "../mpi_crossing.h"
+
+int PMPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr)
+{
+	(void)info;
+	void *mem = NULL;
+	if (size < 0)
+		return MPI_ERR_SIZE;
+	if (posix_memalign(&mem, 64, size > 0 ? (size_t)size : 1) != 0)
+		return MPI_ERR_NO_MEM;
+	*(void **)baseptr = mem;
+	return MPI_SUCCESS;
+}
+
+int MPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr)
+    __attribute__((weak, alias("PMPI_Alloc_mem")));
+
+int PMPI_Free_mem(void *base)
+{
+	free(base);
+	return MPI_SUCCESS;
+}
+
+int MPI_Free_mem(void *base) __attribute__((weak, alias("PMPI_Free_mem")));
 
 int PMPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
 		      MPI_Win *win)
