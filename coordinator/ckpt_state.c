@@ -56,7 +56,7 @@ static int prepare_quiesce(struct coord *c, char *err, size_t errlen)
  * catch up, messages are received); WRITE stays last, since its ACK bytes are the image sizes
  * and the commit follows it. */
 static const struct phase_step phase_steps[] = {
-    {SC_PHASE_QUIESCE, prepare_quiesce, NULL}, /* text: the targets (send_targets) */
+    {SC_PHASE_QUIESCE, prepare_quiesce, NULL}, /* text: the targets (enter_step) */
     {SC_PHASE_DRAIN, NULL, NULL},
     {SC_PHASE_SUSPEND, NULL, NULL},
     {SC_PHASE_WRITE, prepare_write, image_path_text},
@@ -105,23 +105,6 @@ void ckpt_abort(struct coord *c, const char *why)
 	coord_rearm_interval(c);
 }
 
-/* The quiesce's targets to a rank, in as many messages as they take: every one but the last
- * flagged SC_FLAG_MORE (the rank acts on the whole text). */
-static void send_targets(struct coord *c, struct client *cl, struct sc_msg *m)
-{
-	const char *t = sc_tb_str(&c->ck.targets);
-	size_t left = strlen(t);
-	do {
-		size_t n = left < sizeof m->text - 1 ? left : sizeof m->text - 1;
-		memcpy(m->text, t, n);
-		m->text[n] = '\0';
-		t += n;
-		left -= n;
-		m->flags = (m->flags & ~SC_FLAG_MORE) | (left ? SC_FLAG_MORE : 0);
-		client_send(c, cl, m);
-	} while (left);
-}
-
 static void enter_step(struct coord *c, int again)
 {
 	const struct phase_step *s = &phase_steps[c->ck.step];
@@ -145,8 +128,8 @@ static void enter_step(struct coord *c, int again)
 	for (uint32_t r = 0; c->ck.active && r < c->nranks_expected; r++) {
 		if (!c->by_rank[r])
 			continue;
-		if (s->phase == SC_PHASE_QUIESCE) {
-			send_targets(c, c->by_rank[r], &m);
+		if (s->phase == SC_PHASE_QUIESCE) { /* the rank acts on the whole text */
+			client_send_text(c, c->by_rank[r], &m, sc_tb_str(&c->ck.targets));
 			continue;
 		}
 		if (s->rank_text && s->rank_text(c, r, m.text, sizeof m.text) != 0) {

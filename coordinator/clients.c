@@ -82,6 +82,23 @@ int client_flush(struct client *cl)
 	return 0;
 }
 
+struct to_client {
+	struct coord *c;
+	struct client *cl;
+};
+
+static void send_to_client(void *ctx, const struct sc_msg *m)
+{
+	const struct to_client *t = ctx;
+	client_send(t->c, t->cl, m);
+}
+
+void client_send_text(struct coord *c, struct client *cl, struct sc_msg *m, const char *text)
+{
+	struct to_client t = {c, cl};
+	sc_msg_send_text(m, text, send_to_client, &t);
+}
+
 void client_send(struct coord *c, struct client *cl, const struct sc_msg *m)
 {
 	if (cl->dead || cl->broken)

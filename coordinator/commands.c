@@ -20,18 +20,8 @@
 
 void cmd_reply(struct coord *c, struct client *cl, int status, uint64_t gen, const char *text)
 {
-	size_t len = strlen(text), off = 0;
-	const size_t chunk = SC_MSG_TEXT - 1;
-	do {
-		struct sc_msg m = {.type = SC_MSG_REPLY, .status = status, .gen = gen};
-		size_t n = len - off < chunk ? len - off : chunk;
-		memcpy(m.text, text + off, n);
-		m.text[n] = '\0';
-		off += n;
-		if (off < len)
-			m.flags |= SC_FLAG_MORE;
-		client_send(c, cl, &m);
-	} while (off < len);
+	struct sc_msg m = {.type = SC_MSG_REPLY, .status = status, .gen = gen};
+	client_send_text(c, cl, &m, text);
 }
 
 /* A failure reply: {"ok":false,"error":...} or the message itself. */

@@ -64,8 +64,9 @@ enum sc_command {
 
 #define SC_FLAG_KILL 1u
 #define SC_FLAG_JSON 2u
-#define SC_FLAG_MORE 4u /* the text continues in the next message of the same kind: a REPLY
-			   (long status/list), a QUIESCE phase (targets) or its ACK (counts) */
+/* The text continues in the next message of the same kind: a REPLY (long status/list), a
+ * QUIESCE phase (targets) or its ACK (counts); sc_msg_send_text sends them. */
+#define SC_FLAG_MORE 4u
 /* HELLO of a launch or restart whose ranks will connect: a coordinator about to exit because
  * its job's last rank left (--exit-on-last) waits for ranks again (--start-timeout). */
 #define SC_FLAG_ATTACH 8u
@@ -97,6 +98,11 @@ int sc_conn_open(struct sc_conn *c, const char *host, int port, const char *secr
 		 struct sc_msg *hello, struct sc_msg *welcome, int timeout_ms, char *err,
 		 size_t errlen);
 int sc_conn_send(struct sc_conn *c, const struct sc_msg *m);
+/* Sends text with m (its other fields as the caller set them) in as many messages as it takes,
+ * every one but the last flagged SC_FLAG_MORE (the receiver joins them); send(ctx, m) sends
+ * one. Allocates nothing. */
+void sc_msg_send_text(struct sc_msg *m, const char *text,
+		      void (*send)(void *ctx, const struct sc_msg *m), void *ctx);
 /* Waits up to timeout_ms (-1 = forever). Returns 1 with a message, 0 on timeout, -1 when the
  * connection is closed or a malformed frame arrived (err says which). */
 int sc_conn_recv(struct sc_conn *c, struct sc_msg *m, int timeout_ms, char *err, size_t errlen);

@@ -150,6 +150,21 @@ static size_t put_string(unsigned char *p, size_t room, const char *s, size_t ca
 	return 2 + len + 1;
 }
 
+void sc_msg_send_text(struct sc_msg *m, const char *text,
+		      void (*send)(void *ctx, const struct sc_msg *m), void *ctx)
+{
+	size_t left = strlen(text);
+	do {
+		size_t n = left < sizeof m->text - 1 ? left : sizeof m->text - 1;
+		memcpy(m->text, text, n);
+		m->text[n] = '\0';
+		text += n;
+		left -= n;
+		m->flags = (m->flags & ~SC_FLAG_MORE) | (left ? SC_FLAG_MORE : 0);
+		send(ctx, m);
+	} while (left);
+}
+
 size_t sc_msg_encode(const struct sc_msg *m, unsigned char *buf, size_t buflen)
 {
 	if (!type_known(m->type) || buflen < SC_FRAME_HDR + SC_BODY_FIXED)

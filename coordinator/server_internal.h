@@ -135,6 +135,8 @@ void coord_log(struct coord *c, int warn, const char *fmt, ...)
 /* Queues a message on a client. A client whose output backs up or whose socket fails is
  * only marked broken here; the event loop disconnects it, so callers may iterate ranks. */
 void client_send(struct coord *c, struct client *cl, const struct sc_msg *m);
+/* The same, text in as many messages as it takes (sc_msg_send_text). */
+void client_send_text(struct coord *c, struct client *cl, struct sc_msg *m, const char *text);
 struct client *client_by_id(struct coord *c, uint64_t id);
 void coord_rearm_interval(struct coord *c);
 

@@ -245,8 +245,6 @@ static int apply_interval(const struct sc_coord_opts *o, const struct sc_jobstat
 	return r;
 }
 
-/* Is the coordinator of DIR/splitckpt.job alive? 1 yes (js, *interval filled), 0 no (none or
- * stale), -1 it answers but cannot be used (err says why). */
 int sc_coord_connect(const struct sc_jobstate *js, struct sc_conn *conn, struct sc_msg *welcome,
 		     int timeout_ms, char *err, size_t errlen)
 {
@@ -260,6 +258,8 @@ static int attach(const struct sc_jobstate *js, struct sc_conn *conn, struct sc_
 	return connect_as(js, SC_FLAG_ATTACH, conn, welcome, CONNECT_TIMEOUT_MS, err, errlen);
 }
 
+/* Is the coordinator of DIR/splitckpt.job alive? 1 yes (js, *interval filled), 0 no (none or
+ * stale), -1 it answers but cannot be used (err says why). */
 static int probe_existing(const char *dir, int want_port, struct sc_jobstate *js,
 			  uint64_t *interval, char *err, size_t errlen)
 {

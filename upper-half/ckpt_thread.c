@@ -94,8 +94,12 @@ static int coordinator_connect(char *err, size_t errlen)
 			    &welcome, 30000, err, errlen);
 }
 
-static void ack(const struct sc_msg *req, int status, uint64_t bytes, uint64_t nanos,
-		const char *text)
+static void send_to_coordinator(void *ctx, const struct sc_msg *m)
+{
+	sc_conn_send(ctx, m);
+}
+
+static void ack_header(const struct sc_msg *req, int status, uint64_t bytes, uint64_t nanos)
 {
 	memset(&msg_out, 0, sizeof msg_out);
 	msg_out.type = SC_MSG_PHASE_ACK;
@@ -105,28 +109,21 @@ static void ack(const struct sc_msg *req, int status, uint64_t bytes, uint64_t n
 	msg_out.rank = sc_rt.info->rank;
 	msg_out.bytes = bytes;
 	msg_out.nanos = nanos;
+}
+
+static void ack(const struct sc_msg *req, int status, uint64_t bytes, uint64_t nanos,
+		const char *text)
+{
+	ack_header(req, status, bytes, nanos);
 	snprintf(msg_out.text, sizeof msg_out.text, "%s", text ? text : "");
 	sc_conn_send(&conn, &msg_out);
 }
 
-/* A successful QUIESCE ACK: the report in as many messages as it takes, every one but the
- * last flagged SC_FLAG_MORE. */
+/* A successful QUIESCE ACK: the report in as many messages as it takes. */
 static void ack_report(const struct sc_msg *req, const char *report)
 {
-	size_t left = strlen(report);
-	do {
-		size_t n = left < sizeof msg_out.text - 1 ? left : sizeof msg_out.text - 1;
-		memset(&msg_out, 0, sizeof msg_out);
-		msg_out.type = SC_MSG_PHASE_ACK;
-		msg_out.gen = req->gen;
-		msg_out.phase = req->phase;
-		msg_out.rank = sc_rt.info->rank;
-		memcpy(msg_out.text, report, n);
-		report += n;
-		left -= n;
-		msg_out.flags = left ? SC_FLAG_MORE : 0;
-		sc_conn_send(&conn, &msg_out);
-	} while (left);
+	ack_header(req, 0, 0, 0);
+	sc_msg_send_text(&msg_out, report, send_to_coordinator, &conn);
 }
 
 /* The QUIESCE phase's targets, which come in several messages when long (SC_FLAG_MORE). The

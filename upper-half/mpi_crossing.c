@@ -138,11 +138,12 @@ int sc_mpi_slice_done(int fn)
 	 * parks here (not when a callback's call is nested in an outer one). */
 	if (__builtin_expect(sc_mpi_ckpt_pending >= SC_CUT_DRAIN, 0) && !sc_mpi_thr.nest) {
 		uint64_t inst = sc_mpi_thr.instance;
-		unsigned moved = sc_mpi_requests_moved;
+		unsigned drains = sc_mpi_drains;
 		sc_mpi_gate();
-		/* A restart while parked: the caller's lower handles are the old instance's; or
-		 * the drain replaced a request's (drain.c): they are stale. */
-		if (sc_mpi_thr.instance != inst || sc_mpi_requests_moved != moved)
+		/* A restart while parked: the caller's lower handles are the old instance's; a
+		 * drain that changed what MPI holds: they may be stale, and a probe must see the
+		 * drained messages (its drained hook runs at the start). */
+		if (sc_mpi_thr.instance != inst || sc_mpi_drains != drains)
 			return 0;
 	}
 	return 1;

@@ -294,8 +294,7 @@ def upper_func(f):
         o.append("\tif (src)")
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, src);")
     if "epoch" in f.flags:  # an exclusive lock waits while a checkpoint is pending (rma.c)
-        first_int = next(p.name for p in f.params if p.base == "int") if any(
-            p.base == "int" for p in f.params) else "0"
+        first_int = next((p.name for p in f.params if p.base == "int"), "0")
         o.append(f"\tsc_mpi_rma_enter(SC_FN_{f.name}, {first_int});")
         cleanup.append(f"\tif (rc != 0)\n\t\tsc_mpi_rma_failed(SC_FN_{f.name}, {first_int});")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
@@ -317,18 +316,12 @@ def upper_func(f):
     call = f"tab->{f.short}({', '.join(args)})"
     o.append(f"\t{f.ret} rc;")
     if f.poll:
-        # A probe parked through a checkpoint whose drain took messages starts over too:
-        # they are no longer in MPI, and its drained hook (at the start) must see them.
-        drained_poll = "drained" in f.flags
-        if drained_poll:
-            o.append("\tconst unsigned drains = sc_mpi_drains;")
         o.append("\tdo {")
         o.append(f"\t\tSC_MPI_CALL(rc = {call});")
         o.append(f"\t}} while (__builtin_expect(rc == SC_MPI_PENDING, 0) && "
-                 f"sc_mpi_slice_done(SC_FN_{f.name})"
-                 + (" && drains == sc_mpi_drains" if drained_poll else "") + ");")
-        # Parked through a restart: nothing completed yet, so the call starts over with the
-        # new lower half's handles.
+                 f"sc_mpi_slice_done(SC_FN_{f.name}));")
+        # Parked through a restart or a drain that changed what MPI holds: nothing completed
+        # yet, so the call starts over (the new lower half's handles, the drained messages).
         o.append("\tif (__builtin_expect(rc == SC_MPI_PENDING, 0)) {")
         for p in f.crossing:
             if p.kind in ("handle_array_in", "request_array_complete", "handle_array_out"):

@@ -145,35 +145,17 @@ static int behind(void);
 
 volatile int sc_mpi_excl_locks;
 
-void sc_mpi_lock_gate(void)
+/* Where a quiesce holds what may not start before the cut: a collective on c until its target
+ * lets it, or (c NULL) an exclusive lock until this rank is behind some target. */
+static void quiesce_gate(struct sc_comm_cut *c)
 {
 	if (sc_mpi_thr.cut_thread)
 		return;
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
 		int state = sc_mpi_ckpt_pending;
-		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE && behind()))
-			return;
-		if (state >= SC_CUT_DRAIN) {
-			sc_mpi_gate();
-			continue;
-		}
-		sc_mpi_thr.stage = 0;
-		wait_change(seen);
-		sc_mpi_thr.stage = 1;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
-}
-
-void sc_mpi_coll_gate(struct sc_comm_cut *c)
-{
-	if (sc_mpi_thr.cut_thread)
-		return;
-	for (;;) {
-		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
-		int state = sc_mpi_ckpt_pending;
-		if (state == SC_CUT_NONE ||
-		    (state == SC_CUT_QUIESCE && targets_known && c->coll < c->target))
+		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE &&
+					     (c ? targets_known && c->coll < c->target : behind())))
 			return;
 		if (state >= SC_CUT_DRAIN) {
 			sc_mpi_gate();
@@ -186,6 +168,16 @@ void sc_mpi_coll_gate(struct sc_comm_cut *c)
 		sc_mpi_thr.gated_on = NULL;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
+}
+
+void sc_mpi_lock_gate(void)
+{
+	quiesce_gate(NULL);
+}
+
+void sc_mpi_coll_gate(struct sc_comm_cut *c)
+{
+	quiesce_gate(c);
 }
 
 /* ---- MPI_Init ------------------------------------------------------------------------- */
@@ -276,11 +268,6 @@ static void __attribute__((format(printf, 2, 3))) report(struct report *r, const
 		r->len += (size_t)n;
 }
 
-static void report_comm(const struct sc_comm_cut *c, struct report *r)
-{
-	report(r, "%llx %llx\n", (unsigned long long)c->id, (unsigned long long)c->coll);
-}
-
 /* "+" when a thread is inside the creation of a communicator (the coordinator takes another
  * round, until the new communicator can be reported); "?ID" for each communicator where a
  * thread waits at its target (raised while some rank's creation cannot finish). */
@@ -300,9 +287,9 @@ static void report_threads(struct report *r)
 		report(r, "+\n");
 }
 
-static void report_clock(struct sc_comm_cut *c, void *arg)
+static void report_clock(struct sc_comm_cut *c, void *r)
 {
-	report_comm(c, arg);
+	report(r, "%llx %llx\n", (unsigned long long)c->id, (unsigned long long)c->coll);
 }
 
 static void set_target(struct sc_comm_cut *c, void *arg)
@@ -356,13 +343,6 @@ static uint64_t clocks_sum(void)
 }
 
 #define NO_PROGRESS_NS 50000000ull /* 50 ms */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Behind a target, or holding an exclusive lock (which must be released before the cut). */
 static int behind(void)
@@ -446,7 +426,7 @@ int sc_cut_quiesce(const char *text, const char **out, char *err, size_t errlen)
 	 * so that a gate still waking up for the new targets does not count. A thread may also
 	 * wait inside a collective for a peer that a gate holds until the next round (which needs
 	 * this rank's report): when no clock moved for NO_PROGRESS_NS, this rank reports too. */
-	uint64_t moved = clocks_sum(), moved_at = now_ns();
+	uint64_t moved = clocks_sum(), moved_at = sc_cut_now_ns();
 	for (int seen_stuck = 0; text[0] && behind();) {
 		size_t mark = r.len;
 		if (stuck(&r)) {
@@ -456,7 +436,7 @@ int sc_cut_quiesce(const char *text, const char **out, char *err, size_t errlen)
 		} else {
 			seen_stuck = 0;
 		}
-		uint64_t sum = clocks_sum(), t = now_ns();
+		uint64_t sum = clocks_sum(), t = sc_cut_now_ns();
 		if (sum != moved) {
 			moved = sum;
 			moved_at = t;

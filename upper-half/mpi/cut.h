@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../vhandle.h"
 
@@ -35,9 +36,10 @@ extern uint64_t *sc_mpi_sent;		  /* messages sent to each world rank since MPI_I
 extern uint64_t sc_mpi_recv_started;	  /* receives begun (or messages matched by mprobe) */
 extern int sc_mpi_multi;		  /* MPI_THREAD_MULTIPLE: counters move atomically */
 extern volatile uint64_t sc_mpi_ndrained; /* drained messages not yet received */
-extern volatile unsigned sc_mpi_drains;	  /* drains that took messages (probes start over) */
-/* drains that replaced a request's lower handle (a completion call parked on it starts over) */
-extern volatile unsigned sc_mpi_requests_moved;
+/* Drains that changed what MPI holds (took messages, replaced a request's lower handle): a
+ * call parked between two slices starts over (sc_mpi_slice_done), so a probe sees the drained
+ * messages and a completion call the new handles. */
+extern volatile unsigned sc_mpi_drains;
 
 #define SC_ABI_COMM_WORLD_VH 0x101
 #define SC_ABI_PROC_NULL_RANK (-3)
@@ -201,6 +203,12 @@ int sc_cut_restart(char *err, size_t errlen);
 int sc_mpi_comms_rebuild(char *err, size_t errlen);
 
 /* ---- shared by cut.c, drain.c, replay.c and the crossing ------------------------------- */
+static inline uint64_t sc_cut_now_ns(void) /* CLOCK_MONOTONIC, for stall and progress limits */
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 /* The calling thread calls MPI: the cut must know where it is (sc_mpi_thr.stage). */
 void sc_cut_register_thread(void);
 /* After MPI_Init (and again after a restart's): world tables, the cut's own communicator. */

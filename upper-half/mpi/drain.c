@@ -18,13 +18,6 @@
 
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- what a restart could not rebuild ------------------------------------------------------ */
 
 struct refusal {
@@ -67,7 +60,7 @@ struct scan {
 	int rc;
 };
 
-volatile unsigned sc_mpi_requests_moved;
+volatile unsigned sc_mpi_drains;
 
 static int is_io(int fn)
 {
@@ -101,7 +94,7 @@ static void scan_request(struct sc_vobj *o, void *arg)
 	if (rc == 0 && io && flag) {
 		rc = sc_mpi_completed_request(&st, &done);
 		o->lower = done;
-		sc_mpi_requests_moved++; /* a Wait parked on it starts over (sc_mpi_slice_done) */
+		sc_mpi_drains++; /* a Wait parked on it starts over (sc_mpi_slice_done) */
 	}
 	if (rc != 0) {
 		s->rc = rc;
@@ -216,7 +209,6 @@ static void drain_all_comms(struct probe *p)
 }
 
 static uint64_t drained_total; /* messages drained since MPI_Init, over all checkpoints */
-volatile unsigned sc_mpi_drains;
 
 int sc_cut_drain(char *err, size_t errlen)
 {
@@ -246,7 +238,7 @@ int sc_cut_drain(char *err, size_t errlen)
 		return -1;
 	}
 	struct probe p = {.tab = tab};
-	uint64_t last_progress = now_ns(), last_got = ~0ull, last_busy = ~0ull;
+	uint64_t last_progress = sc_cut_now_ns(), last_got = ~0ull, last_busy = ~0ull;
 	for (;;) {
 		struct scan s = {.tab = tab};
 		sc_vh_req_foreach(scan_request, &s);
@@ -272,8 +264,8 @@ int sc_cut_drain(char *err, size_t errlen)
 		if (got != last_got || s.busy != last_busy) {
 			last_got = got;
 			last_busy = s.busy;
-			last_progress = now_ns();
-		} else if (now_ns() - last_progress > STALL_NS) {
+			last_progress = sc_cut_now_ns();
+		} else if (sc_cut_now_ns() - last_progress > STALL_NS) {
 			snprintf(err, errlen,
 				 "drain: rank %d has %llu of the %llu messages sent to it and %llu "
 				 "unfinished requests (e.g. %s) after %llu s without progress",
