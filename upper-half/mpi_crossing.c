@@ -134,6 +134,7 @@ __attribute__((noinline, cold)) void sc_mpi_unmaps_flush(void)
 int sc_mpi_slice_done(int fn)
 {
 	(void)fn;
+	sc_mpi_acks_poll(); /* what a Wait may wait for (mpi/ssend.c) */
 	/* Outside the lower half between two slices: while a checkpoint holds MPI the thread
 	 * parks here (not when a callback's call is nested in an outer one). */
 	if (__builtin_expect(sc_mpi_ckpt_pending >= SC_CUT_DRAIN, 0) && !sc_mpi_thr.nest) {
@@ -156,6 +157,8 @@ int sc_mpi_finish(int fn, int via_fn, uint64_t pend, struct sc_abi_status *statu
 	 * again (its lower handle changes) or completes it with the status the drain saw. */
 	void *req = sc_vh_req_new(pend, (uint16_t)via_fn, nargs, args);
 	struct sc_vobj *o = req;
+	if (via_fn == SC_FN_MPI_Issend)
+		sc_mpi_sync_posted(req);
 	int rc;
 	for (;;) {
 		sc_mpi_slice_done(fn);

@@ -430,6 +430,8 @@ void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args
 
 static inline void req_release(struct sc_vobj *o)
 {
+	if (__builtin_expect(o->flags & SC_VOBJ_SYNC, 0))
+		sc_mpi_sync_forget(o);
 	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
 	o->next = req_free; /* onto this thread's list, whoever allocated it */
 	req_free = o;

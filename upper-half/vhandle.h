@@ -31,6 +31,11 @@ enum {
 	/* a message handle MPI_Mrecv/MPI_Imrecv took (the call may still run): nothing to rebuild
 	 */
 	SC_VOBJ_TAKEN = 128,
+	/* requests of synchronous sends (mpi/ssend.c): registered there, forgotten when freed */
+	SC_VOBJ_SYNC = 256,
+	/* ... whose message a checkpoint drained at the receiver: `lower` is a generalized request
+	 * the receiver's acknowledgement completes (status in cut_status) */
+	SC_VOBJ_ACKWAIT = 512,
 };
 
 struct sc_vobj {
@@ -137,5 +142,7 @@ void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t ref
 struct sc_vobj *sc_vh_sets_first(void);
 /* Forgets a request object without asking MPI (its lower request is gone or was replaced). */
 void sc_vh_req_drop(void *h);
+/* A request of a synchronous send is released (mpi/ssend.c). */
+void sc_mpi_sync_forget(struct sc_vobj *o);
 
 #endif

@@ -271,6 +271,8 @@ def upper_func(f):
     if "p2p_send" in f.flags and c and not persistent_init:
         send_dest = next(p for p in f.params if p.kind == "rank" and p.name == "dest").name
         o.append(f"\tsc_mpi_count_send({c.name}, {send_dest});")
+        tag = next(p for p in f.params if p.kind == "tag" and "tag" in p.name).name
+        o.append(f"\tsc_mpi_sync_note({c.name}, {send_dest}, {tag});")
     if "p2p_recv" in f.flags and c and not persistent_init:
         recv_src = next(p for p in f.params if p.kind == "rank" and p.name == "source").name
         o.append(f"\tsc_mpi_count_recv({recv_src});")
@@ -281,6 +283,10 @@ def upper_func(f):
         else:
             o.append(f"\tfor (int i = 0; i < {len_expr(rq, f, 'upper')}; i++)")
             o.append(f"\t\tsc_mpi_count_start({rq.name}[i]);")
+    if any(getattr(p, "hkind", None) == "request" and p.kind != "handle_out"
+           for p in f.crossing):
+        # a request may wait for a synchronous send's acknowledgement (upper-half/mpi/ssend.c)
+        o.append("\tsc_mpi_acks_poll();")
     if "unpark" in f.flags:
         rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
         o.append(f"\tint unpark_rc = sc_mpi_unpark(*{rq.name});")
@@ -396,6 +402,9 @@ def upper_func(f):
             else:
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_new({kind}, l_{p.name}, "
                          f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")
+    if "ssend" in f.flags:
+        rq = next(p for p in outs if p.hkind == "request")
+        o.append(f"\tsc_mpi_sync_posted(*{rq.name});")
     if "replay_set" in f.flags:
         # The last call per object is repeated at restart (vhandle.c). The target (first
         # argument) is not kept alive by the record: freeing it drops the record.

@@ -63,8 +63,12 @@ void sc_mpi_count_start(void *request)
 	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
 	if (o->fn == SC_FN_MPI_Recv_init)
 		sc_mpi_count_recv(request_peer(o));
-	else if (request_is_send(o->fn))
+	else if (request_is_send(o->fn)) {
 		sc_mpi_count_send(request_comm(o), request_peer(o));
+		sc_mpi_sync_note(request_comm(o), request_peer(o), (int)(int64_t)o->args[4]);
+	}
+	if (o->fn == SC_FN_MPI_Ssend_init)
+		sc_mpi_sync_posted(o);
 }
 
 static void uncount(uint64_t *counter)

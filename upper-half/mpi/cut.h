@@ -3,7 +3,8 @@
  * calls (through struct sc_mpi_ckpt_ops). cut.c owns the gates and the quiesce, comms.c a
  * communicator's part, clocks.c those of windows and files, counters.c the counting the
  * wrappers do not inline, rma.c the RMA epochs, drain.c the drain, drain_serve.c the drained
- * messages, replay.c and comms_rebuild.c the restart of MPI. */
+ * messages, ssend.c synchronous sends across a drain, replay.c and comms_rebuild.c the restart
+ * of MPI. */
 #ifndef SPLITCKPT_MPI_CUT_H
 #define SPLITCKPT_MPI_CUT_H
 
@@ -96,6 +97,26 @@ static inline void sc_mpi_count_recv(int source)
 {
 	if (source != SC_ABI_PROC_NULL_RANK)
 		sc_cut_add(&sc_mpi_recv_started);
+}
+
+/* Synchronous sends (ssend.c): MPI_Issend, the request of a blocking MPI_Ssend and MPI_Start
+ * of MPI_Ssend_init register theirs; while any is registered, every send tells (a receiver
+ * finds a drained synchronous message by the sends that came after it). Requests waiting for
+ * a receiver's acknowledgement complete in sc_mpi_sync_poll, which completion calls run first.
+ */
+extern volatile int sc_mpi_sync_live, sc_mpi_acks_waiting;
+void sc_mpi_sync_posted(void *request);
+void sc_mpi_sync_follow(const void *comm, int dest, int tag);
+void sc_mpi_sync_poll(void);
+static inline void sc_mpi_sync_note(const void *comm, int dest, int tag)
+{
+	if (__builtin_expect(sc_mpi_sync_live != 0, 0))
+		sc_mpi_sync_follow(comm, dest, tag);
+}
+static inline void sc_mpi_acks_poll(void)
+{
+	if (__builtin_expect(sc_mpi_acks_waiting != 0, 0))
+		sc_mpi_sync_poll();
 }
 
 /* A send or receive counted above failed (rc): no longer counted if it moved no message. */
@@ -233,8 +254,10 @@ void sc_mpi_main_thread_is_caller(void);
 /* Fills c's world-rank tables for lower communicator `lower` (cut.c). */
 int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower);
 /* A lower request that is complete with status *st (an MPI generalized request), for requests
- * that a drain completed or a drained message satisfies. */
+ * that a drain completed or a drained message satisfies; sc_mpi_status_request with complete 0
+ * leaves it for MPI_Grequest_complete. */
 int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower);
+int sc_mpi_status_request(const struct sc_abi_status *st, int complete, uint64_t *lower);
 /* Lengths of arrays a creation record copies (replay.c): the sum of n counts (MPI_Dist_graph_
  * create's edges), the dimensions of a Cartesian communicator (MPI_Cart_sub's remain_dims). In
  * the creating call's window. */

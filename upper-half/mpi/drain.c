@@ -70,7 +70,8 @@ static int is_io(int fn)
 static void scan_request(struct sc_vobj *o, void *arg)
 {
 	struct scan *s = arg;
-	if (o->flags & SC_VOBJ_CUTDONE)
+	if (o->flags &
+	    (SC_VOBJ_CUTDONE | SC_VOBJ_ACKWAIT)) /* done, or waits for a peer (ssend.c) */
 		return;
 	if (sc_mpi_request_is_persistent(o->fn) && !(o->flags & SC_VOBJ_STARTED))
 		return; /* inactive */
@@ -206,6 +207,8 @@ static void drain_all_comms(struct probe *p)
 	drain_comm(p, (uintptr_t)MPI_COMM_WORLD, sc_vh_lower(MPI_COMM_WORLD));
 	drain_comm(p, (uintptr_t)MPI_COMM_SELF, sc_vh_lower(MPI_COMM_SELF));
 	sc_vh_foreach(SC_VK_COMM, drain_comm_obj, p);
+	/* acknowledgements of synchronous sends (ssend.c) */
+	drain_comm(p, (uintptr_t)&sc_mpi_private_comm, sc_mpi_private_comm);
 }
 
 static uint64_t drained_total; /* messages drained since MPI_Init, over all checkpoints */
@@ -281,7 +284,8 @@ int sc_cut_drain(char *err, size_t errlen)
 	drained_total += p.drained;
 	if (p.drained)
 		sc_mpi_drains++;
-	if (sc_mpi_attrs_save(err, errlen) || sc_mpi_files_save(err, errlen))
+	if (sc_mpi_sync_exchange(tab, err, errlen) || sc_mpi_attrs_save(err, errlen) ||
+	    sc_mpi_files_save(err, errlen))
 		return -1;
 	/* Every rank's messages have arrived; a barrier so that no rank writes its image while a
 	 * peer still needs it to move data of a send that the peer received. */

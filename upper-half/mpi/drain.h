@@ -14,6 +14,21 @@ int sc_drained_add(uintptr_t comm, const struct sc_abi_status *st, const void *d
 struct sc_vobj;
 int sc_drained_hold(struct sc_vobj *o, const struct sc_abi_status *st, const void *data, long size);
 
+/* Synchronous sends (ssend.c). The drained message of (comm, source, tag) that `followers`
+ * messages of the same triple follow is acknowledged to world rank ack_to with token when the
+ * application takes it: 1 if there is one. */
+int sc_drained_mark_sync(uintptr_t comm, int source, int tag, uint64_t followers, int ack_to,
+			 uint64_t token);
+/* A drained acknowledgement (the queue's key for the cut's communicator): 1 and its token. */
+int sc_drained_take_ack(uintptr_t key, uint64_t *token);
+void sc_mpi_sync_ack(int to, uint64_t token);
+/* After the drain: which synchronous sends the receivers drained; those wait for the
+ * acknowledgement. At a restart, such a request waits again (a new generalized request). */
+struct sc_mpi_table;
+int sc_mpi_sync_exchange(const struct sc_mpi_table *tab, char *err, size_t errlen);
+struct sc_vobj;
+int sc_mpi_sync_rebuild(const struct sc_mpi_table *tab, struct sc_vobj *o);
+
 /* Requests by the function that made them: receives (their message may still be on its way)
  * and persistent requests (inactive until started). */
 int sc_mpi_request_is_recv(int fn);

@@ -19,6 +19,8 @@ volatile uint64_t sc_mpi_ndrained;
 struct drained {
 	struct drained *next;
 	uintptr_t comm; /* the application's handle */
+	int ack_to;	/* a synchronous send's: the world rank waiting for it (ssend.c), or -1 */
+	uint64_t ack_token;
 	struct sc_abi_status st;
 	long size;
 	unsigned char data[];
@@ -34,6 +36,7 @@ static struct drained *new_drained(uintptr_t comm, const struct sc_abi_status *s
 		return NULL;
 	d->next = NULL;
 	d->comm = comm;
+	d->ack_to = -1;
 	d->st = *st;
 	d->size = size;
 	memcpy(d->data, data, (size_t)size);
@@ -91,7 +94,46 @@ static struct drained *find(const void *comm, int source, int tag, int how)
 		break;
 	}
 	pthread_mutex_unlock(&qlock);
+	/* Taken or matched: the receive has started, which a synchronous send waits for. */
+	if (d && how != PEEK && d->ack_to >= 0) {
+		sc_mpi_sync_ack(d->ack_to, d->ack_token);
+		d->ack_to = -1;
+	}
 	return d;
+}
+
+int sc_drained_mark_sync(uintptr_t comm, int source, int tag, uint64_t followers, int ack_to,
+			 uint64_t token)
+{
+	uint64_t n = 0;
+	pthread_mutex_lock(&qlock);
+	for (struct drained *x = head; x; x = x->next)
+		n += x->comm == comm && x->st.source == source && x->st.tag == tag;
+	struct drained *d = NULL;
+	for (struct drained *x = head; x && n > followers; x = x->next)
+		if (x->comm == comm && x->st.source == source && x->st.tag == tag &&
+		    n-- == followers + 1)
+			d = x;
+	if (d) {
+		d->ack_to = ack_to;
+		d->ack_token = token;
+	}
+	pthread_mutex_unlock(&qlock);
+	return d != NULL;
+}
+
+int sc_drained_take_ack(uintptr_t key, uint64_t *token)
+{
+	if (!sc_mpi_ndrained)
+		return 0;
+	struct drained *d = find((const void *)key, MPI_ANY_SOURCE, MPI_ANY_TAG, TAKE);
+	if (!d)
+		return 0;
+	int ok = d->size == (long)sizeof *token;
+	if (ok)
+		memcpy(token, d->data, sizeof *token);
+	free(d);
+	return ok;
 }
 
 /* Unpacks a drained message into the receive buffer as MPI would have received it: `count`
@@ -314,7 +356,7 @@ static int done_cancel(void *extra, int complete)
 	return MPI_SUCCESS;
 }
 
-int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower)
+int sc_mpi_status_request(const struct sc_abi_status *st, int complete, uint64_t *lower)
 {
 	const struct sc_mpi_table *tab = sc_mpi_tab;
 	struct sc_abi_status *copy = malloc(sizeof *copy);
@@ -328,8 +370,14 @@ int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower)
 		free(copy);
 		return rc;
 	}
-	SC_MPI_CALL(rc = tab->Grequest_complete(*lower));
+	if (complete)
+		SC_MPI_CALL(rc = tab->Grequest_complete(*lower));
 	return rc;
+}
+
+int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower)
+{
+	return sc_mpi_status_request(st, 1, lower);
 }
 
 int sc_mpi_park(struct sc_vobj *o, const struct sc_abi_status *st)

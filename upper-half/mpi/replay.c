@@ -62,6 +62,11 @@ static void fix_request(struct sc_vobj *o, void *arg)
 	int rc;
 	if (f->failed)
 		return;
+	if (o->flags & SC_VOBJ_ACKWAIT) { /* its receiver acknowledges it later (ssend.c) */
+		if ((rc = sc_mpi_sync_rebuild(tab, o)) != 0)
+			fail(f, "rebuilding", o->fn, rc);
+		return;
+	}
 	if (sc_mpi_request_is_persistent(o->fn)) {
 		/* Made again inactive; one the cut left waiting for its message starts again. */
 		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0)

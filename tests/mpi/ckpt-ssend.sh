@@ -1,0 +1,10 @@
+#!/bin/bash
+# Synchronous sends across checkpoints (tests/mpi/ckpt_ssend.c): an MPI_Issend, an MPI_Ssend_init
+# and a blocking MPI_Ssend of 200 KiB whose messages a checkpoint drains before the receiver
+# matched them must not complete before it does, and NBX (whose termination relies on that)
+# loses no message. Under mpiexec.hydra, both launch forms; all output together equals an
+# uninterrupted native run.
+source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
+build ckpt_ssend
+ckpt_cycle outside ckpt_ssend 4 --steps 200
+ckpt_cycle inside ckpt_ssend 5 --steps 200
