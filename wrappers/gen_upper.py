@@ -307,6 +307,8 @@ def upper_func(f):
         o.append("\ttab = sc_mpi_tab;")
     if "win_free" in f.flags:  # an MPI_Win_allocate window's memory goes with it (winmem.c)
         o.append(f"\tvoid *win_memory = sc_mpi_win_memory(*{f.params[0].name});")
+    if "info_free" in f.flags:  # its keys, while a record keeps it (upper-half/mpi/infos.c)
+        o.append(f"\tsc_mpi_info_freeing(*{f.params[0].name});")
     if "keyval_free" in f.flags:  # the application's value in, MPI's to MPI (attrs.c)
         kv = f.params[0].name
         o.append(f"\tint kv_app = *{kv};")

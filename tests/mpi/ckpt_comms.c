@@ -3,7 +3,8 @@
  * finds it freed on some and live on others), a parent freed at once while a child lives on
  * some ranks only, two MPI_Comm_create_group and two MPI_Intercomm_create on the same groups
  * and tag, an MPI_Intercomm_merge, an MPI_Cart_sub whose parent is gone and a weighted
- * distributed graph, and with --many M, M duplicates used in turn (200 make more clocks than one
+ * distributed graph, a duplicate made with hints and an info kept across steps, and with
+ * --many M, M duplicates used in turn (200 make more clocks than one
  * coordinator message holds). Every step uses each live communicator and checks ranks, sizes,
  * topology and results; rank 0 prints a digest per step.
  * Usage: ckpt_comms --steps N [--many M] (4 ranks or more). */
@@ -73,6 +74,27 @@ static void check_inter(MPI_Comm inter, int size)
 	fold(sum);
 }
 
+/* The duplicate keeps its creation's hint; the kept info has exactly "fixed" and the last
+ * step, which then moves on. */
+static void check_hints(MPI_Comm hinted, MPI_Info kept, int step)
+{
+	MPI_Info used;
+	char value[32];
+	int flag = 0, nkeys = -1;
+	OK(MPI_Comm_get_info(hinted, &used));
+	OK(MPI_Info_get(used, "mpi_assert_no_any_tag", 31, value, &flag));
+	CHECK(flag && strcmp(value, "true") == 0);
+	OK(MPI_Info_free(&used));
+	OK(MPI_Info_get_nkeys(kept, &nkeys));
+	CHECK(nkeys == 2);
+	OK(MPI_Info_get(kept, "fixed", 31, value, &flag));
+	CHECK(flag && strcmp(value, "alpha") == 0);
+	OK(MPI_Info_get(kept, "step", 31, value, &flag));
+	CHECK(flag && atoi(value) == step - 1);
+	snprintf(value, sizeof value, "%d", step);
+	OK(MPI_Info_set(kept, "step", value));
+}
+
 int main(int argc, char **argv)
 {
 	int size, steps = cov_steps(argc, argv), nmany = 0;
@@ -112,6 +134,20 @@ int main(int argc, char **argv)
 	OK(MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD, 1, (int[]){left}, (int[]){left + 1}, 1,
 					  (int[]){right}, (int[]){rank + 1}, MPI_INFO_NULL, 0,
 					  &ring));
+
+	/* hints: a duplicate made with an info the application frees at once, and an info it
+	 * keeps, reads and changes every step (its keys must survive a restart) */
+	MPI_Info hints, kept;
+	MPI_Comm hinted;
+	OK(MPI_Info_create(&hints));
+	OK(MPI_Info_set(hints, "mpi_assert_no_any_tag", "true"));
+	OK(MPI_Comm_dup_with_info(MPI_COMM_WORLD, hints, &hinted));
+	OK(MPI_Info_free(&hints));
+	OK(MPI_Info_create(&kept));
+	OK(MPI_Info_set(kept, "fixed", "alpha"));
+	OK(MPI_Info_set(kept, "gone", "soon"));
+	OK(MPI_Info_set(kept, "step", "-1"));
+	OK(MPI_Info_delete(kept, "gone"));
 
 	MPI_Comm *many = calloc((size_t)(nmany > 0 ? nmany : 1), sizeof *many);
 	CHECK(many != NULL);
@@ -184,6 +220,9 @@ int main(int argc, char **argv)
 		CHECK(got == left * 100 + step);
 		fold(got);
 
+		check_hints(hinted, kept, step);
+		check_sum(hinted, all);
+
 		for (int i = 0; i < 3 && nmany > 0; i++)
 			check_sum(many[(step * 3 + i) % nmany], all);
 
@@ -196,6 +235,8 @@ int main(int argc, char **argv)
 		cov_step_done(step, 1); /* counts the round; no pause: ranks drift as they are */
 		usleep(5000);
 	}
+	OK(MPI_Info_free(&kept));
+	OK(MPI_Comm_free(&hinted));
 	for (int i = 0; i < nmany; i++)
 		OK(MPI_Comm_free(&many[i]));
 	free(many);

@@ -296,3 +296,36 @@ out:
 	free(mine);
 	return rc;
 }
+
+/* The info argument of a communicator's creation (its record's index), -1 for none. */
+static int creation_info_arg(int fn)
+{
+	if (fn == SC_FN_MPI_Comm_dup_with_info)
+		return 1; /* comm, info */
+	if (fn == SC_FN_MPI_Comm_split_type)
+		return 3; /* comm, split_type, key, info */
+	return -1;
+}
+
+int sc_mpi_comms_hints(char *err, size_t errlen)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
+		const int at = o->kind == SC_VK_COMM ? creation_info_arg(o->fn) : -1;
+		if (at < 0 || !held(o) || at >= o->nargs)
+			continue;
+		uint64_t info = sc_vh_lower((const void *)(uintptr_t)o->args[at]);
+		if (info == sc_vh_lower(MPI_INFO_NULL))
+			continue;
+		int rc;
+		SC_MPI_CALL(rc = tab->Comm_set_info(o->lower, info));
+		if (rc != 0) {
+			snprintf(err, errlen,
+				 "giving a rebuilt communicator its creation's info failed (MPI "
+				 "error %d)",
+				 rc);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -202,6 +202,13 @@ int sc_mpi_attrs_restore(char *err, size_t errlen);
 int sc_mpi_files_save(char *err, size_t errlen);
 int sc_mpi_files_restore(char *err, size_t errlen);
 
+/* Info objects (infos.c): every info's keys and values at a checkpoint (a freed one's that a
+ * record keeps when MPI_Info_free frees it), and the same again on one a restart made (in its
+ * window). */
+void sc_mpi_info_freeing(void *info);
+int sc_mpi_infos_save(char *err, size_t errlen);
+int sc_mpi_info_restore(const struct sc_vobj *info);
+
 /* Windows of MPI_Win_allocate (winmem.c): their memory (NULL for any other window), and
  * MPI_Win_get_attr's answer for MPI_WIN_CREATE_FLAVOR made "allocated" again. */
 void *sc_mpi_win_memory(const void *win);
@@ -222,6 +229,9 @@ int sc_cut_restart(char *err, size_t errlen);
  * all its members from its groups and topology, in id order; those this rank holds set behind
  * their handles, the others freed. */
 int sc_mpi_comms_rebuild(char *err, size_t errlen);
+/* Later, with the info objects rebuilt: the info of each communicator's creation
+ * (MPI_Comm_dup_with_info, MPI_Comm_split_type) set on it again. */
+int sc_mpi_comms_hints(char *err, size_t errlen);
 
 /* ---- shared by cut.c, drain.c, replay.c and the crossing ------------------------------- */
 static inline uint64_t sc_cut_now_ns(void) /* CLOCK_MONOTONIC, for stall and progress limits */

@@ -285,7 +285,7 @@ int sc_cut_drain(char *err, size_t errlen)
 	if (p.drained)
 		sc_mpi_drains++;
 	if (sc_mpi_sync_exchange(tab, err, errlen) || sc_mpi_attrs_save(err, errlen) ||
-	    sc_mpi_files_save(err, errlen))
+	    sc_mpi_files_save(err, errlen) || sc_mpi_infos_save(err, errlen))
 		return -1;
 	/* Every rank's messages have arrived; a barrier so that no rank writes its image while a
 	 * peer still needs it to move data of a send that the peer received. */

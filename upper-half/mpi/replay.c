@@ -184,6 +184,12 @@ int sc_cut_restart(char *err, size_t errlen)
 			SC_MPI_CALL(rc = tab->Type_commit(&lower));
 			sc_vh_set_lower(o, lower);
 		}
+		/* At once: a creation replayed later may pass it as hints. */
+		if (o->kind == SC_VK_INFO && (rc = sc_mpi_info_restore(o)) != 0) {
+			snprintf(err, errlen, "setting an info's keys again failed (MPI error %d)",
+				 rc);
+			return -1;
+		}
 		/* At once: fences are collectives, in creation order on every member. */
 		if (o->kind == SC_VK_WIN && (rc = sc_mpi_rma_reopen(o)) != 0) {
 			snprintf(err, errlen,
@@ -191,7 +197,10 @@ int sc_cut_restart(char *err, size_t errlen)
 			return -1;
 		}
 	}
-	/* What setters changed since (names, error handlers, info, file views), in call order. */
+	/* A rebuilt communicator's hints, as its creation gave them; */
+	if (sc_mpi_comms_hints(err, errlen))
+		return -1;
+	/* what setters changed since (names, error handlers, info, file views), in call order. */
 	for (struct sc_vobj *r = sc_vh_sets_first(); r; r = r->next) {
 		uint64_t unused;
 		if ((rc = sc_mpi_replay(tab, r, &unused)) != 0) {
