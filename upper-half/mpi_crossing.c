@@ -213,6 +213,11 @@ int sc_mpi_fail(int fn, int rc)
 	case SC_MPI_E_NOMEM:
 		say("%s: out of memory for a temporary array", name);
 		return SC_ABI_ERR_NO_MEM;
+	case SC_MPI_E_SLOTS:
+		say("%s: the crossing's trampolines for callbacks of this kind are all taken (one "
+		    "per distinct function: 64 error handler, 256 operation functions)",
+		    name);
+		return SC_ABI_ERR_NO_MEM;
 	case SC_MPI_PENDING:
 		return SC_ABI_ERR_INTERN; /* never returned to a caller that does not loop */
 	default:

@@ -124,8 +124,9 @@ def lower_func1(f):
         elif k == "status_out":
             if not f.via:  # via= shims hand the status to lh_finish
                 pre.append(f"\tMPI_Status l_{n};")
+                pre.append(f"\tl_{n}.MPI_ERROR = LH_ERROR_UNTOUCHED;")
             args.append(f"{n} ? &l_{n} : MPI_STATUS_IGNORE")
-            statuses.append(f"\tif ({n})\n\t\tlh_status_out({n}, &l_{n}, 0);")
+            statuses.append(f"\tif ({n})\n\t\tlh_status_out({n}, &l_{n}, LH_ERROR_IF_SET);")
         elif k == "status_array_out":
             ln = p.opts["len"]
             # Open MPI's MPI_STATUSES_IGNORE is NULL: only a failed allocation is out of memory
@@ -185,7 +186,7 @@ def lower_func1(f):
                 cb = (p, cls)
                 pre.append(f"\tint slot_{n} = lh_cb_{cls}_get({n});")
                 pre.append(f"\tif (slot_{n} < 0)")
-                pre.append("\t\treturn SC_MPI_E_NOMEM;")
+                pre.append("\t\treturn SC_MPI_E_SLOTS;")
                 args.append(f"lh_cb_{cls}_fn(slot_{n})")
         elif k in ("ptr", "string_in", "string_out"):
             args.append(f"({p.c_type()}){n}")

@@ -146,7 +146,8 @@ void lh_on_free_op(MPI_Op op)
  * set), with the implementation's object and error code, and no user argument: each class has
  * LH_MAX_ERRH trampolines that know their slot. The trampoline converts the code (on the lower
  * TLS: lh_err_out may call MPI) and the object, and enters the application. Slots are never
- * reused: a freed error handler may still be attached to an object. */
+ * freed (a freed error handler may still be attached to an object), but shared by the handlers
+ * of one function: LH_MAX_ERRH distinct functions per class. */
 #define LH_MAX_ERRH 64
 typedef void (*upper_errh_fn)(void *obj, int *code, ...);
 struct errh_class {
@@ -164,10 +165,16 @@ static void call_errh(struct errh_class *c, int slot, uint32_t kind, uint64_t lo
 	leave_upper(lfs);
 }
 
+/* One slot per function of the application: a program that makes an error handler of the same
+ * function for every object it creates needs one trampoline, however many handlers. */
 static int errh_get(struct errh_class *c, void *upper_fn)
 {
 	pthread_mutex_lock(&cb_lock);
-	int slot = c->next < LH_MAX_ERRH ? c->next++ : -1;
+	int slot = 0;
+	while (slot < c->next && c->fns[slot] != (upper_errh_fn)upper_fn)
+		slot++;
+	if (slot == c->next)
+		slot = c->next < LH_MAX_ERRH ? c->next++ : -1;
 	if (slot >= 0)
 		c->fns[slot] = (upper_errh_fn)upper_fn;
 	pthread_mutex_unlock(&cb_lock);

@@ -43,6 +43,7 @@ int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend)
 	MPI_Status s;
 	int flag = 0, rc;
 	struct lh_slice sl;
+	s.MPI_ERROR = LH_ERROR_UNTOUCHED;
 	lh_slice_start(&sl);
 	do {
 		rc = MPI_Test(req, &flag, status ? &s : MPI_STATUS_IGNORE);
@@ -55,7 +56,7 @@ int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend)
 	if (rc != MPI_SUCCESS)
 		return lh_err_out(rc);
 	if (status)
-		lh_status_out(status, &s, 0);
+		lh_status_out(status, &s, LH_ERROR_IF_SET);
 	return 0;
 }
 

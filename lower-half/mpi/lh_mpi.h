@@ -5,6 +5,7 @@
 #ifndef SPLITCKPT_LH_MPI_H
 #define SPLITCKPT_LH_MPI_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -96,11 +97,16 @@ int lh_class_out(int cls);   /* the implementation's class -> ABI class */
 #endif
 /* with_error: only multiple-completion calls that returned MPI_ERR_IN_STATUS set MPI_ERROR;
  * otherwise the field is not the implementation's to report and stays as the caller left it. */
+/* A status's error field before the call: MPI sets it only in some cases (an empty status, an
+ * error in a multiple completion), and the application's must then change exactly as MPI's. */
+#define LH_ERROR_UNTOUCHED (INT_MIN + 0x5c)
+enum { LH_ERROR_KEEP, LH_ERROR_COPY, LH_ERROR_IF_SET };
 static inline void lh_status_out(struct sc_abi_status *a, const MPI_Status *s, int with_error)
 {
 	a->source = lh_rank_out(s->MPI_SOURCE);
 	a->tag = lh_tag_out(s->MPI_TAG);
-	if (with_error)
+	if (with_error == LH_ERROR_COPY ||
+	    (with_error == LH_ERROR_IF_SET && s->MPI_ERROR != LH_ERROR_UNTOUCHED))
 		a->error = lh_err_out(s->MPI_ERROR);
 	LH_STATUS_SAVE(a->internal, s);
 }

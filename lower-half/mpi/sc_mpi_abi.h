@@ -43,6 +43,7 @@ struct sc_abi_status {
 #define SC_MPI_PENDING 0x7ffffff0  /* the time slice ended before completion: call again */
 #define SC_MPI_E_UNIMPL 0x7ffffff1 /* this lower half does not implement the function */
 #define SC_MPI_E_NOMEM 0x7ffffff2  /* the crossing could not allocate a temporary array */
+#define SC_MPI_E_SLOTS 0x7ffffff3  /* every trampoline of a callback class is taken */
 
 /* Upper-half functions the lower half calls from callbacks (after switching FS back to the
  * upper half's TLS). Registered once per lower-half instance with svc.set_upper. */

@@ -124,6 +124,10 @@ static void user_errhandler(void)
 	rc = MPI_Send(&v, 1, MPI_INT, size + 3, 0, c); /* still attached after the free */
 	CHECK(rc != MPI_SUCCESS && errh_calls == 3);
 	OK(MPI_Comm_free(&c));
+	for (int i = 0; i < 100; i++) { /* more handlers of one function than trampolines */
+		OK(MPI_Comm_create_errhandler(on_error, &eh));
+		OK(MPI_Errhandler_free(&eh));
+	}
 }
 
 static void errors(void)
@@ -152,6 +156,15 @@ static void errors(void)
 	OK(MPI_Error_string(MPI_ERR_TRUNCATE, msg, &len));
 	CHECK(len > 0);
 	MPI_Comm_call_errhandler(c, MPI_ERR_OTHER); /* MPI_ERRORS_RETURN: just returns */
+	/* a null request's empty status (MPI 4.1 3.7.3), error field included */
+	MPI_Request none = MPI_REQUEST_NULL;
+	MPI_Status st = {.MPI_SOURCE = 7, .MPI_TAG = 9, .MPI_ERROR = 12345};
+	int flag = 0;
+	OK(MPI_Request_get_status(none, &flag, &st));
+	CHECK(flag && st.MPI_SOURCE == MPI_ANY_SOURCE && st.MPI_TAG == MPI_ANY_TAG);
+	CHECK(st.MPI_ERROR == MPI_SUCCESS);
+	OK(MPI_Wait(&none, &st));
+	CHECK(st.MPI_SOURCE == MPI_ANY_SOURCE && st.MPI_TAG == MPI_ANY_TAG);
 	OK(MPI_Comm_free(&c));
 }
 
