@@ -128,11 +128,12 @@ void sc_mpi_sync_ack(int to, uint64_t token)
 	uint64_t req = 0;
 	struct sc_abi_status st;
 	int rc;
-	sc_cut_add(&sc_mpi_sent[to]);
 	SC_MPI_CALL(rc = tab->Isend(&token, 1, sc_vh_lower(MPI_UINT64_T), to, ACK_TAG,
 				    sc_mpi_private_comm, &req));
-	if (rc == 0)
+	if (rc == 0) { /* counted in the call's window: no drain sees the send uncounted */
+		sc_cut_add(&sc_mpi_sent[to]);
 		rc = wait_req(tab, &req, &st);
+	}
 	if (rc != 0) /* the sender would wait forever: say so */
 		fprintf(stderr,
 			"splitckpt: rank %d: acknowledging a synchronous send to rank %d failed "
