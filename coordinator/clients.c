@@ -44,6 +44,8 @@ void client_gone(struct coord *c, struct client *cl, const char *why)
 	cl->dead = 1;
 	close(cl->fd);
 	cl->fd = -1;
+	if (cl->watch && --c->watches == 0 && c->ranks_connected == 0)
+		c->last_rank_gone_ms = sc_now_ms();
 	if (cl->kind != CLIENT_RANK)
 		return;
 	coord_log(c, 0, "rank %u (pid %u on %s) disconnected: %s", cl->rank, cl->pid, cl->host,
@@ -52,7 +54,8 @@ void client_gone(struct coord *c, struct client *cl, const char *why)
 	c->ranks_connected--;
 	ckpt_on_rank_gone(c, cl);
 	if (c->ranks_connected == 0) {
-		c->last_rank_gone_ms = sc_now_ms();
+		if (c->watches == 0)
+			c->last_rank_gone_ms = sc_now_ms();
 		/* The job is over (or restarting): a new job may bring another rank count. */
 		free(c->by_rank);
 		c->by_rank = NULL;
@@ -162,11 +165,16 @@ static void on_hello(struct coord *c, struct client *cl, const struct sc_msg *m)
 	char why[512];
 	if (m->role == SC_ROLE_COMMAND) {
 		cl->kind = CLIENT_COMMAND;
-		if ((m->flags & SC_FLAG_ATTACH) && c->ranks_ever && c->ranks_connected == 0) {
+		if ((m->flags & SC_FLAG_ATTACH) && job_gone(c)) {
 			/* a restart found this coordinator in its last seconds: it stays */
 			coord_log(c, 0, "a launch or restart attached: waiting for its ranks");
 			c->ranks_ever = 0;
 			c->start_ms = sc_now_ms();
+		}
+		if (m->flags & SC_FLAG_WATCH) {
+			cl->watch = 1;
+			c->watches++;
+			c->ranks_ever = 1;
 		}
 		welcome(c, cl);
 		return;

@@ -70,6 +70,10 @@ enum sc_command {
 /* HELLO of a launch or restart whose ranks will connect: a coordinator about to exit because
  * its job's last rank left (--exit-on-last) waits for ranks again (--start-timeout). */
 #define SC_FLAG_ATTACH 8u
+/* HELLO of a restarting rank's watch (lower half, before MPI_Init): the rank is on its way.
+ * Its connection ends with the process, so a rank killed before it connects as a rank (hydra
+ * ending the job for another rank's refusal) still ends the job for --exit-on-last. */
+#define SC_FLAG_WATCH 16u
 
 struct sc_msg {
 	uint32_t type; /* enum sc_msg_type */

@@ -206,8 +206,7 @@ static int next_timeout(struct coord *c, int64_t now)
 		if (t < next)
 			next = t;
 	}
-	if (c->cfg->exit_on_last && c->ranks_ever && c->ranks_connected == 0 &&
-	    c->last_rank_gone_ms + EXIT_GRACE_MS < next)
+	if (c->cfg->exit_on_last && job_gone(c) && c->last_rank_gone_ms + EXIT_GRACE_MS < next)
 		next = c->last_rank_gone_ms + EXIT_GRACE_MS;
 	for (size_t i = 0; i < c->nclients; i++)
 		if (c->clients[i]->kind == CLIENT_NEW && c->clients[i]->hello_deadline_ms < next)
@@ -235,8 +234,7 @@ static void on_timers(struct coord *c)
 		coord_log(c, 0, "no rank connected within %u s; exiting", c->cfg->start_timeout);
 		c->quit = 1;
 	}
-	if (c->cfg->exit_on_last && c->ranks_ever && c->ranks_connected == 0 &&
-	    now >= c->last_rank_gone_ms + EXIT_GRACE_MS) {
+	if (c->cfg->exit_on_last && job_gone(c) && now >= c->last_rank_gone_ms + EXIT_GRACE_MS) {
 		coord_log(c, 0, "the job's last rank has gone; exiting");
 		c->quit = 1;
 	}

@@ -31,6 +31,7 @@ struct client {
 	int dead;    /* closed; removed from the table at the end of the loop iteration */
 	int broken;  /* a send failed; the loop closes it (never under a caller's feet) */
 	int closing; /* close once the output is flushed (after REFUSED) */
+	int watch;   /* a command connection that is a rank's restart watch */
 	int64_t hello_deadline_ms;
 	char peer[96]; /* remote address, for logs */
 	unsigned char in[SC_FRAME_MAX];
@@ -100,8 +101,9 @@ struct coord {
 	/* the job's ranks; by_rank has nranks_expected slots once the first rank said hello */
 	uint32_t nranks_expected, ranks_connected;
 	struct client **by_rank;
-	int ranks_ever;		   /* some rank has connected since the start */
-	int64_t last_rank_gone_ms; /* when ranks_connected dropped to 0 (exit-on-last grace) */
+	uint32_t watches;	   /* restart watches connected (SC_FLAG_WATCH): ranks on the way */
+	int ranks_ever;		   /* some rank or restart watch has connected since the start */
+	int64_t last_rank_gone_ms; /* when the last rank or watch left (exit-on-last grace) */
 	uint64_t restarts;
 	/* checkpoints */
 	uint64_t last_gen, next_gen;
@@ -113,6 +115,12 @@ struct coord {
 	int64_t start_ms;
 	int quit;
 };
+
+/* The job came (a rank or a restart watch connected) and every one of them has left. */
+static inline int job_gone(const struct coord *c)
+{
+	return c->ranks_ever && c->ranks_connected == 0 && c->watches == 0;
+}
 
 /* clients.c */
 void accept_clients(struct coord *c, int listen_fd);

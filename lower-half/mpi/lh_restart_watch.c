@@ -3,7 +3,9 @@
  * missing or damaged image) never comes, and hydra or srun (without --kill-on-bad-exit) do not
  * end a job for a task's exit status. The refusing rank makes the coordinator exit
  * (SC_CMD_ABANDON, tools/cmd_restart.c); this lower-half thread holds a command connection to
- * it and ends the process when it closes before the upper half says the restart is done. */
+ * it and ends the process when it closes before the upper half says the restart is done. The
+ * connection is a watch (SC_FLAG_WATCH): its end, even by SIGKILL before the rank connected,
+ * lets a coordinator started for the restart (--exit-on-last) end with the job. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -41,6 +43,8 @@ void sc_lh_restart_watch_start(struct sc_lh_info *info)
 	char err[512];
 	memset(&hello, 0, sizeof hello);
 	hello.role = SC_ROLE_COMMAND;
+	hello.flags = SC_FLAG_WATCH; /* this process counts for the job until it ends */
+	hello.rank = info->rank;
 	hello.pid = (uint32_t)getpid();
 	snprintf(hello.text, sizeof hello.text, "restart watch of rank %u", info->rank);
 	if (info->nranks < 2)

@@ -252,6 +252,26 @@ kill "$r"
 check "--exit-on-last: exits after the last rank has gone" \
 	wait_for 10 sh -c "! kill -0 $cpid 2>/dev/null"
 check "...and removes its state file" [ ! -e "$D3/splitckpt.job" ]
+# A restarting rank's watch (lower half, before MPI_Init) stands for its rank: the coordinator
+# waits for the rank while it lives (beyond the 3 s grace), goes on when the rank arrives, and
+# exits when the rank's process died before connecting (hydra ending a refused restart).
+start_coord "$D3" --exit-on-last
+read -r cpid < <(sed -n 's/^pid=//p' "$D3/splitckpt.job")
+start_rank "$D3" 0 2 "$T/w0.log" --watch
+w0=$last_pid
+start_rank "$D3" 1 2 "$T/w1.log" --watch
+w1=$last_pid
+sleep 4
+check "--exit-on-last: a restart watch keeps the coordinator" kill -0 "$cpid"
+start_rank "$D3" 0 2 "$T/r3w.log"
+r=$last_pid
+check "...its rank connects" wait_for 10 ranks_connected_is "$D3" 1
+kill "$w0" "$r"
+sleep 4
+check "...a live watch keeps it after its only rank left" kill -0 "$cpid"
+kill "$w1"
+check "--exit-on-last: exits when the last watch's process ends" \
+	wait_for 10 sh -c "! kill -0 $cpid 2>/dev/null"
 check "coordinator.log has timestamps" grep -q '^20[0-9-]*T[0-9:.]* splitckpt coordinator' \
 	"$D3/coordinator.log"
 start_coord "$D3" --interval 1

@@ -1,6 +1,7 @@
 /* A stand-in for a rank's checkpoint thread, for coord-protocol.sh: speaks the rank side of the
  * coordinator protocol through the client API (HELLO, ACK every phase, write a small dummy
  * image at the WRITE path, obey CKPT_DONE/KILL) and can be told to fail or die in a phase.
+ * With --watch it is a restarting rank's watch instead (lh_restart_watch.c's HELLO).
  * Exit: 85 when told to exit after a checkpoint or killed, 0 when the coordinator goes away,
  * 2 when the connection is refused, 3 when told to die, 64 on bad usage. */
 #define _GNU_SOURCE
@@ -23,6 +24,7 @@ struct opts {
 	int port;
 	unsigned rank, nranks, image_bytes, delay_ms;
 	long restarted;
+	int watch;
 };
 
 static void usage(void)
@@ -31,7 +33,7 @@ static void usage(void)
 		"usage: fake_rank (--ckptdir DIR | --host H --port P --secret S) [--rank R]\n"
 		"       [--nranks N] [--program NAME] [--bytes N] [--delay-ms MS]\n"
 		"       [--fail PHASE REASON [--fail-when FILE]] [--die PHASE] [--restarted GEN]\n"
-		"       [--ready FILE]\n");
+		"       [--ready FILE] [--watch]\n");
 	exit(64);
 }
 
@@ -42,6 +44,10 @@ static void parse(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--watch")) { /* the one option without a value */
+			o->watch = 1;
+			continue;
+		}
 		if (!v)
 			usage();
 		i++;
@@ -132,7 +138,8 @@ int main(int argc, char **argv)
 		snprintf(js.secret, sizeof js.secret, "%s", o.secret);
 
 	static struct sc_msg hello, m;
-	hello.role = SC_ROLE_RANK;
+	hello.role = o.watch ? SC_ROLE_COMMAND : SC_ROLE_RANK;
+	hello.flags = o.watch ? SC_FLAG_WATCH : 0;
 	hello.rank = o.rank;
 	hello.nranks = o.nranks;
 	hello.pid = (uint32_t)getpid();
