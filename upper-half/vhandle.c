@@ -307,6 +307,7 @@ void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn)
 		if (o) {
 			pthread_mutex_lock(&lock);
 			o->refs++;
+			o->extra_handles++;
 			pthread_mutex_unlock(&lock);
 		}
 		return (void *)(uintptr_t)h;
@@ -334,8 +335,12 @@ void sc_vh_free(uint32_t kind, void *h)
 		return;
 	pthread_mutex_lock(&lock);
 	/* Stays in the reverse map while a record keeps it (unref_locked takes it out): the
-	 * implementation may reuse the lower value at once, but a new object shadows it. */
-	o->flags = (o->flags & ~SC_VOBJ_LIVE) | SC_VOBJ_FREED;
+	 * implementation may reuse the lower value at once, but a new object shadows it. While
+	 * the application holds another handle of it, it stays live. */
+	if (o->extra_handles)
+		o->extra_handles--;
+	else
+		o->flags = (o->flags & ~SC_VOBJ_LIVE) | SC_VOBJ_FREED;
 	unref_locked(o);
 	pthread_mutex_unlock(&lock);
 }

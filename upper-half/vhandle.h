@@ -49,6 +49,10 @@ struct sc_vobj {
 	uint16_t refmask;
 	uint8_t nargs;
 	uint32_t refs; /* the application's reference + records naming this object */
+	/* handles MPI gave the application again for this object ({existing}:
+	 * MPI_Comm_get_errhandler, a type of MPI_Type_get_contents), each freed by the application
+	 * on its own: the object is freed for the application with the last of them */
+	uint32_t extra_handles;
 	uint64_t args[SC_VH_MAX_ARGS];
 	struct sc_vobj *prev, *next; /* all objects but requests, in creation order */
 	struct sc_vobj *hnext;	     /* reverse (lower -> virtual) hash chain */
