@@ -105,6 +105,22 @@ static const struct sc_win_epochs *epochs_of(const struct sc_vobj *o)
 	return o->kind == SC_VK_WIN && (o->flags & SC_VOBJ_LIVE) && o->cut ? o->cut->epochs : NULL;
 }
 
+/* The passive-target epochs of e on a window, released (completing their operations) or taken
+ * again as the application took them. */
+static int passive_epochs(const struct sc_mpi_table *tab, const struct sc_win_epochs *e,
+			  uint64_t win, int take)
+{
+	int rc = 0;
+	if (e->lock_all)
+		SC_MPI_CALL(rc = take ? tab->Win_lock_all(e->lock_all_assert, win)
+				      : tab->Win_unlock_all(win));
+	for (int i = 0; rc == 0 && i < e->nlocks; i++)
+		SC_MPI_CALL(rc = take ? tab->Win_lock(e->locks[i].type, e->locks[i].rank,
+						      e->locks[i].assert, win)
+				      : tab->Win_unlock(e->locks[i].rank, win));
+	return rc;
+}
+
 int sc_mpi_rma_drain(char *err, size_t errlen)
 {
 	const struct sc_mpi_table *tab = sc_mpi_tab;
@@ -113,12 +129,24 @@ int sc_mpi_rma_drain(char *err, size_t errlen)
 		int rc = 0;
 		if (!e)
 			continue;
-		if (e->fence_open)
+		if (e->fence_open && (e->lock_all || e->nlocks)) {
+			/* A fence without MPI_MODE_NOSUCCEED followed by locks: legal, for no RMA
+			 * call came between (the fence opened no epoch), but a fence now would be
+			 * erroneous. Every member fences here (the same fence count, the same
+			 * assert): the locks are released around it. */
+			rc = passive_epochs(tab, e, o->lower, 0);
+			if (rc == 0)
+				SC_MPI_CALL(rc = tab->Win_fence(0, o->lower));
+			if (rc == 0)
+				rc = passive_epochs(tab, e, o->lower, 1);
+		} else if (e->fence_open) {
 			SC_MPI_CALL(rc = tab->Win_fence(0, o->lower));
-		if (rc == 0 && e->lock_all)
-			SC_MPI_CALL(rc = tab->Win_flush_all(o->lower));
-		for (int i = 0; rc == 0 && i < e->nlocks; i++)
-			SC_MPI_CALL(rc = tab->Win_flush(e->locks[i].rank, o->lower));
+		} else {
+			if (e->lock_all)
+				SC_MPI_CALL(rc = tab->Win_flush_all(o->lower));
+			for (int i = 0; rc == 0 && i < e->nlocks; i++)
+				SC_MPI_CALL(rc = tab->Win_flush(e->locks[i].rank, o->lower));
+		}
 		if (rc != 0) {
 			snprintf(err, errlen,
 				 "completing the RMA operations of a window failed (MPI error %d)",
@@ -138,10 +166,5 @@ int sc_mpi_rma_reopen(struct sc_vobj *o)
 		return 0;
 	if (e->fence_open)
 		SC_MPI_CALL(rc = tab->Win_fence(0, o->lower));
-	if (rc == 0 && e->lock_all)
-		SC_MPI_CALL(rc = tab->Win_lock_all(e->lock_all_assert, o->lower));
-	for (int i = 0; rc == 0 && i < e->nlocks; i++)
-		SC_MPI_CALL(rc = tab->Win_lock(e->locks[i].type, e->locks[i].rank,
-					       e->locks[i].assert, o->lower));
-	return rc;
+	return rc == 0 ? passive_epochs(tab, e, o->lower, 1) : rc;
 }
