@@ -21,6 +21,9 @@ extern "C" {
 typedef intptr_t MPI_Aint;
 typedef int64_t MPI_Offset;
 typedef int64_t MPI_Count;
+/* An extension outside the standard ABI, as MPICH's mpi.h has it: the C type of a Fortran
+ * INTEGER, which C programs name in their Fortran-facing code. */
+typedef int MPI_Fint;
 
 /* --- Status: 32 bytes, three public fields then five words private to the implementation --- */
 typedef struct {
@@ -432,6 +435,8 @@ typedef MPI_Comm_errhandler_function MPI_Comm_errhandler_fn;
 typedef MPI_File_errhandler_function MPI_File_errhandler_fn;
 typedef MPI_Win_errhandler_function MPI_Win_errhandler_fn;
 typedef MPI_Session_errhandler_function MPI_Session_errhandler_fn;
+/* An extension: the MPI-1 type of MPI_Errhandler_create (removed in MPI 3.0, see mpi_proto.h) */
+typedef MPI_Comm_errhandler_function MPI_Handler_function;
 
 /* User-defined data representations for file views */
 typedef int MPI_Datarep_extent_function(MPI_Datatype datatype, MPI_Aint *extent, void *extra_state);

@@ -1210,6 +1210,23 @@ int PMPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *exte
 int PMPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
 int PMPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
 
+/* Removed in MPI 3.0, outside the standard ABI: an extension, as MPICH's mpi.h has them */
+int PMPI_Address(const void *location, MPI_Aint *address);
+int PMPI_Errhandler_create(MPI_Handler_function *function, MPI_Errhandler *errhandler);
+int PMPI_Errhandler_get(MPI_Comm comm, MPI_Errhandler *errhandler);
+int PMPI_Errhandler_set(MPI_Comm comm, MPI_Errhandler errhandler);
+int PMPI_Type_extent(MPI_Datatype datatype, MPI_Aint *extent);
+int PMPI_Type_hindexed(int count, const int array_of_blocklengths[],
+		       const MPI_Aint array_of_displacements[], MPI_Datatype oldtype,
+		       MPI_Datatype *newtype);
+int PMPI_Type_hvector(int count, int blocklength, MPI_Aint stride, MPI_Datatype oldtype,
+		      MPI_Datatype *newtype);
+int PMPI_Type_lb(MPI_Datatype datatype, MPI_Aint *displacement);
+int PMPI_Type_struct(int count, const int array_of_blocklengths[],
+		     const MPI_Aint array_of_displacements[], const MPI_Datatype array_of_types[],
+		     MPI_Datatype *newtype);
+int PMPI_Type_ub(MPI_Datatype datatype, MPI_Aint *displacement);
+
 #ifdef __cplusplus
 }
 #endif

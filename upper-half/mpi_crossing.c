@@ -157,7 +157,7 @@ int sc_mpi_finish(int fn, int via_fn, uint64_t pend, struct sc_abi_status *statu
 	 * again (its lower handle changes) or completes it with the status the drain saw. */
 	void *req = sc_vh_req_new(pend, (uint16_t)via_fn, nargs, args);
 	struct sc_vobj *o = req;
-	if (via_fn == SC_FN_MPI_Issend)
+	if (sc_mpi_fn_request[via_fn] & SC_REQ_SYNC)
 		sc_mpi_sync_posted(req);
 	int rc;
 	for (;;) {

@@ -38,6 +38,14 @@ extern const struct sc_mpi_table *sc_mpi_tab;
 extern const volatile struct sc_lh_info *sc_mpi_info; /* a zeroed block outside splitckpt */
 extern int sc_mpi_fsgsbase;
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
+/* The point-to-point request each function makes, from the list's flags (generated): a send
+ * (p2p_send), a receive from a source (p2p_recv, not a matched message's), persistent (an
+ * _init function: counted when started), synchronous (flag ssend). 0: none of these. */
+#define SC_REQ_SEND 1u
+#define SC_REQ_RECV 2u
+#define SC_REQ_PERSISTENT 4u
+#define SC_REQ_SYNC 8u
+extern const uint8_t sc_mpi_fn_request[SC_MPI_NFUNCS];
 
 /* Binds the calling thread (and, once per lower-half instance, the process) to the lower half.
  * Exits with a message when the program runs without an MPI lower half. */

@@ -16,7 +16,7 @@ import sys
 
 from gen_lower import gen_lower
 from gen_upper import gen_upper
-from mpilist import GENERATED, KIND_ORDER, NOTES, ListError, null_of, parse
+from mpilist import ALIASES, GENERATED, KIND_ORDER, NOTES, UPPER_ONLY, ListError, null_of, parse
 
 
 def gen_table(handles, errclasses, funcs, digest):
@@ -53,9 +53,12 @@ def gen_table(handles, errclasses, funcs, digest):
 def gen_coverage(funcs):
     """COVERAGE.md: the list's functions per category (the '#:' headings of the list)."""
     o = ["# MPI functions covered by splitckpt", "",
-         f"{len(funcs)} functions of the MPI standard ABI cross between the halves; any other "
-         "MPI function",
-         "does not link (`undefined reference`), so a program never gets a silent wrong answer.",
+         f"{len(funcs) + len(ALIASES) + len(UPPER_ONLY)} MPI functions: {len(funcs)} cross between "
+         f"the halves, {len(ALIASES)} are older names",
+         f"of one of them (marked *alias of*) and {len(UPPER_ONLY)} are answered in the upper half "
+         "(marked *upper half*, `upper-half/mpi/upper_only.c`);",
+         "any other MPI function does not link (`undefined reference`), so a program never gets a "
+         "silent wrong answer.",
          "Each category is exercised by a self-checking program of `tests/mpi/cov_*.c` (`make check`",
          "runs `mpi/cov-*.sh`: built with `mpicc.mpich` and `splitckpt-mpicc`, 2 and 4 ranks, natively",
          "and through `splitckpt launch`; `mpi/ckpt-cov.sh` checkpoints cov_p2p, cov_coll and",
@@ -66,10 +69,12 @@ def gen_coverage(funcs):
         if f.section not in sections:
             sections.append(f.section)
     for sec in sections:
-        names = [f.name for f in funcs if f.section == sec]
+        names = [f"`{f.name}`" for f in funcs if f.section == sec]
+        names += [f"`{n}` (*alias of* `{t}`)" for n, t, s in ALIASES if s == sec]
+        names += [f"`{n}` (*upper half*)" for n, s in UPPER_ONLY if s == sec]
         o.append(f"## {sec} ({len(names)})")
         o.append("")
-        o.append(", ".join(f"`{n}`" for n in names))
+        o.append(", ".join(names))
         o.append("")
     if NOTES:
         o.append("## Known limits")

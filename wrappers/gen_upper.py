@@ -2,7 +2,7 @@
 function PMPI_X and a weak MPI_X in libsplitckpt_mpi.so that translate virtual handles, switch
 the FS base and call the lower half's table (design: wrappers/README.md)."""
 
-from mpilist import CONSTS, GENERATED, INT_OUT_KINDS, SMALL, ListError, len_expr
+from mpilist import ALIASES, CONSTS, GENERATED, INT_OUT_KINDS, SMALL, ListError, len_expr
 
 
 RECORD_SKIP = ("handle_out", "request_array_complete", "status_out", "status_array_out",
@@ -262,7 +262,7 @@ def upper_func(f):
     # The checkpoint's counters move inside the call's window (between sc_mpi_begin and
     # sc_mpi_leave), before the lower half is entered: a cut sees a call either not begun or
     # counted (upper-half/mpi/cut.c).
-    persistent_init = f.name.endswith("_init")
+    persistent_init = f.persistent
     clock = clock_of(f)
     if "collective" in f.flags and clock:
         o.append(f"\tsc_mpi_count_coll({clock});")
@@ -404,7 +404,7 @@ def upper_func(f):
             else:
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_new({kind}, l_{p.name}, "
                          f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")
-    if "ssend" in f.flags:
+    if "ssend" in f.flags and not f.persistent:  # a persistent one when started (counters.c)
         rq = next(p for p in outs if p.hkind == "request")
         o.append(f"\tsc_mpi_sync_posted(*{rq.name});")
     if "replay_set" in f.flags:
@@ -461,6 +461,12 @@ def gen_upper(handles, errclasses, funcs, digest):
     for f in funcs:
         o.append(f'\t"{f.name}",')
     o.append("};")
+    o.append("const uint8_t sc_mpi_fn_request[SC_MPI_NFUNCS] = {")
+    for f in funcs:
+        bits = request_bits(f)
+        if bits:
+            o.append(f"\t[SC_FN_{f.name}] = {' | '.join(bits)},")
+    o.append("};")
     o.append("const uint64_t sc_vk_null[SC_VK_COUNT] = SC_VK_NULL_INIT;")
     o.append("/* The kind of each predefined ABI handle value, plus one (0: not a handle). */")
     o.append("const uint8_t sc_vh_predef_kind[SC_VH_PREDEF_MAX] = {")
@@ -481,4 +487,34 @@ def gen_upper(handles, errclasses, funcs, digest):
         ps = ", ".join(p.decl() for p in f.params) or "void"
         o.append(f"{f.ret} {f.name}({ps}) __attribute__((weak, alias(\"PMPI_{f.name[4:]}\")));")
         o.append("")
+    by_name = {f.name: f for f in funcs}
+    for name, target, _ in ALIASES:
+        o += alias_func(name, by_name[target])
     return "\n".join(o)
+
+
+def request_bits(f):
+    """The SC_REQ_* bits of the point-to-point request f makes (mpi_crossing.h)."""
+    makes = any(p.kind == "handle_out" and p.hkind == "request" for p in f.params)
+    if not makes or "upper_custom" in f.flags:  # an upper_custom one's requests are others'
+        return []
+    bits = []
+    if "p2p_send" in f.flags:
+        bits.append("SC_REQ_SEND")
+    if "p2p_recv" in f.flags and not any(getattr(p, "hkind", None) == "message" for p in f.params):
+        bits.append("SC_REQ_RECV")
+    if bits and f.persistent:
+        bits.append("SC_REQ_PERSISTENT")
+    if "ssend" in f.flags:
+        bits.append("SC_REQ_SYNC")
+    return bits
+
+
+def alias_func(name, t):
+    """NAME as the older name of function t: the same parameters, answered by t's PMPI entry
+    (what MPICH does: a tool intercepting MPI_NAME sees the call, one intercepting t does not)."""
+    ps = ", ".join(p.decl() for p in t.params) or "void"
+    args = ", ".join(p.name for p in t.params)
+    return [f"/* {name}: {t.name} under its older name */",
+            f"{t.ret} PMPI_{name[4:]}({ps})", "{", f"\treturn PMPI_{t.short}({args});", "}",
+            f"{t.ret} {name}({ps}) __attribute__((weak, alias(\"PMPI_{name[4:]}\")));", ""]

@@ -158,10 +158,14 @@ static inline int lh_slice_over(struct lh_slice *s)
 int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend);
 
 /* ---- temporary arrays ------------------------------------------------------------------ */
-static inline void *lh_tmp(void *small, size_t small_size, int n, size_t elem)
+/* n elements of elem bytes: small if they fit, else malloc'ed (NULL: out of memory or a count
+ * no array can have). n is 64-bit: the large-count (_c) functions' counts are MPI_Count. */
+static inline void *lh_tmp(void *small, size_t small_size, int64_t n, size_t elem)
 {
-	if (n <= 0 || (size_t)n * elem <= small_size)
+	if (n <= 0 || (uint64_t)n * elem <= small_size)
 		return small;
+	if ((uint64_t)n > SIZE_MAX / elem)
+		return NULL;
 	return malloc((size_t)n * elem);
 }
 static inline void lh_tmp_free(void *small, void *p)

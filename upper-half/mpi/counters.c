@@ -10,22 +10,17 @@
 
 int sc_mpi_request_is_recv(int fn)
 {
-	return fn == SC_FN_MPI_Irecv || fn == SC_FN_MPI_Recv_init || fn == SC_FN_MPI_Irecv_c;
+	return (sc_mpi_fn_request[fn] & SC_REQ_RECV) != 0;
 }
 
 int sc_mpi_request_is_persistent(int fn)
 {
-	return fn == SC_FN_MPI_Send_init || fn == SC_FN_MPI_Ssend_init ||
-	       fn == SC_FN_MPI_Bsend_init || fn == SC_FN_MPI_Rsend_init ||
-	       fn == SC_FN_MPI_Recv_init;
+	return (sc_mpi_fn_request[fn] & SC_REQ_PERSISTENT) != 0;
 }
 
 static int request_is_send(int fn)
 {
-	return fn == SC_FN_MPI_Isend || fn == SC_FN_MPI_Issend || fn == SC_FN_MPI_Ibsend ||
-	       fn == SC_FN_MPI_Irsend || fn == SC_FN_MPI_Isend_c || fn == SC_FN_MPI_Send_init ||
-	       fn == SC_FN_MPI_Ssend_init || fn == SC_FN_MPI_Bsend_init ||
-	       fn == SC_FN_MPI_Rsend_init;
+	return (sc_mpi_fn_request[fn] & SC_REQ_SEND) != 0;
 }
 
 void sc_mpi_count_match(uint64_t lower_message)
@@ -61,13 +56,13 @@ void sc_mpi_count_start(void *request)
 	 * request is erroneous): freeing that completed generalized request cannot fail. */
 	sc_mpi_unpark(o);
 	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
-	if (o->fn == SC_FN_MPI_Recv_init)
+	if (sc_mpi_request_is_recv(o->fn))
 		sc_mpi_count_recv(request_peer(o));
 	else if (request_is_send(o->fn)) {
 		sc_mpi_count_send(request_comm(o), request_peer(o));
 		sc_mpi_sync_note(request_comm(o), request_peer(o), (int)(int64_t)o->args[4]);
 	}
-	if (o->fn == SC_FN_MPI_Ssend_init)
+	if (sc_mpi_fn_request[o->fn] & SC_REQ_SYNC)
 		sc_mpi_sync_posted(o);
 }
 

@@ -229,14 +229,14 @@ int sc_mpi_drained_Irecv_c(void *buf, MPI_Count count, MPI_Datatype datatype, in
 int sc_mpi_drained_Start(MPI_Request *request)
 {
 	struct sc_vobj *o = (struct sc_vobj *)*request;
-	if ((uintptr_t)o < SC_VH_PREDEF_MAX || o->fn != SC_FN_MPI_Recv_init)
-		return SC_MPI_PENDING;
-	int rc = sc_mpi_unpark(o); /* started again: the previous answer was consumed */
+	if ((uintptr_t)o < SC_VH_PREDEF_MAX || !sc_mpi_request_is_recv(o->fn))
+		return SC_MPI_PENDING; /* started: a persistent request, receives only */
+	int rc = sc_mpi_unpark(o);     /* started again: the previous answer was consumed */
 	if (rc != 0)
 		return rc;
 	/* records: buf, count, datatype, source, tag, comm */
 	MPI_Status st;
-	rc = serve_recv((void *)(uintptr_t)o->args[0], (int)(int64_t)o->args[1],
+	rc = serve_recv((void *)(uintptr_t)o->args[0], (MPI_Count)o->args[1],
 			(MPI_Datatype)(uintptr_t)o->args[2], (int)(int64_t)o->args[3],
 			(int)(int64_t)o->args[4], (MPI_Comm)(uintptr_t)o->args[5], &st);
 	if (rc != 0)
@@ -312,8 +312,8 @@ static struct drained *take_matched(MPI_Message *message)
 	return d;
 }
 
-int sc_mpi_drained_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message,
-			 MPI_Status *status)
+static int serve_mrecv(void *buf, MPI_Count count, MPI_Datatype datatype, MPI_Message *message,
+		       MPI_Status *status)
 {
 	struct drained *d = take_matched(message);
 	if (!d)
@@ -323,16 +323,40 @@ int sc_mpi_drained_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Messag
 	return rc;
 }
 
+static int serve_imrecv(int fn, void *buf, MPI_Count count, MPI_Datatype datatype,
+			MPI_Message *message, MPI_Request *request)
+{
+	MPI_Status st;
+	int rc = serve_mrecv(buf, count, datatype, message, &st);
+	if (rc == SC_MPI_PENDING)
+		return rc;
+	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf, (uint64_t)count,
+				(uint64_t)(uintptr_t)datatype};
+	return answered(rc, &st, fn, 3, rec, request);
+}
+
+int sc_mpi_drained_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message,
+			 MPI_Status *status)
+{
+	return serve_mrecv(buf, count, datatype, message, status);
+}
+
+int sc_mpi_drained_Mrecv_c(void *buf, MPI_Count count, MPI_Datatype datatype, MPI_Message *message,
+			   MPI_Status *status)
+{
+	return serve_mrecv(buf, count, datatype, message, status);
+}
+
 int sc_mpi_drained_Imrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message,
 			  MPI_Request *request)
 {
-	MPI_Status st;
-	int rc = sc_mpi_drained_Mrecv(buf, count, datatype, message, &st);
-	if (rc == SC_MPI_PENDING)
-		return rc;
-	const uint64_t rec[] = {(uint64_t)(uintptr_t)buf, (uint64_t)(int64_t)count,
-				(uint64_t)(uintptr_t)datatype};
-	return answered(rc, &st, SC_FN_MPI_Imrecv, 3, rec, request);
+	return serve_imrecv(SC_FN_MPI_Imrecv, buf, count, datatype, message, request);
+}
+
+int sc_mpi_drained_Imrecv_c(void *buf, MPI_Count count, MPI_Datatype datatype, MPI_Message *message,
+			    MPI_Request *request)
+{
+	return serve_imrecv(SC_FN_MPI_Imrecv_c, buf, count, datatype, message, request);
 }
 
 /* ---- completed requests: MPI generalized requests answering with a saved status ----------- */

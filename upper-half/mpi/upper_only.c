@@ -1,0 +1,56 @@
+/* The MPI functions answered in the upper half without crossing (the list's `upper` lines):
+ * MPI_Pcontrol, address arithmetic, and the extent queries removed in MPI 3.0, which are the
+ * MPI-2 MPI_Type_get_extent in parts. Each is what MPICH computes; the older names that are
+ * plain renames are generated (the list's `alias` lines). */
+#include <mpi.h>
+#include <stdint.h>
+
+/* The profiling interface's hook: MPICH's does nothing, and a tool intercepts MPI_Pcontrol. */
+int PMPI_Pcontrol(const int level, ...)
+{
+	(void)level;
+	return MPI_SUCCESS;
+}
+int MPI_Pcontrol(const int level, ...) __attribute__((weak, alias("PMPI_Pcontrol")));
+
+/* Addresses are plain integers in a flat address space; unsigned, so a wrap is defined. */
+MPI_Aint PMPI_Aint_add(MPI_Aint base, MPI_Aint disp)
+{
+	return (MPI_Aint)((uintptr_t)base + (uintptr_t)disp);
+}
+MPI_Aint MPI_Aint_add(MPI_Aint base, MPI_Aint disp) __attribute__((weak, alias("PMPI_Aint_add")));
+
+MPI_Aint PMPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2)
+{
+	return (MPI_Aint)((uintptr_t)addr1 - (uintptr_t)addr2);
+}
+MPI_Aint MPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2)
+    __attribute__((weak, alias("PMPI_Aint_diff")));
+
+int PMPI_Type_extent(MPI_Datatype datatype, MPI_Aint *extent)
+{
+	MPI_Aint lb;
+	return PMPI_Type_get_extent(datatype, &lb, extent);
+}
+int MPI_Type_extent(MPI_Datatype datatype, MPI_Aint *extent)
+    __attribute__((weak, alias("PMPI_Type_extent")));
+
+int PMPI_Type_lb(MPI_Datatype datatype, MPI_Aint *displacement)
+{
+	MPI_Aint extent;
+	return PMPI_Type_get_extent(datatype, displacement, &extent);
+}
+int MPI_Type_lb(MPI_Datatype datatype, MPI_Aint *displacement)
+    __attribute__((weak, alias("PMPI_Type_lb")));
+
+/* The upper bound is lb + extent (MPI 4.1 section 5.1.7), what MPICH keeps as the type's ub. */
+int PMPI_Type_ub(MPI_Datatype datatype, MPI_Aint *displacement)
+{
+	MPI_Aint lb, extent;
+	int rc = PMPI_Type_get_extent(datatype, &lb, &extent);
+	if (rc == MPI_SUCCESS)
+		*displacement = lb + extent;
+	return rc;
+}
+int MPI_Type_ub(MPI_Datatype datatype, MPI_Aint *displacement)
+    __attribute__((weak, alias("PMPI_Type_ub")));
