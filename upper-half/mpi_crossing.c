@@ -200,6 +200,18 @@ int sc_mpi_peers(uint64_t lower_comm)
 	return rc == 0 ? n : 0;
 }
 
+int sc_mpi_root_peers(uint64_t lower_comm, int root)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	int inter = 0, me = -1, rc;
+	SC_MPI_CALL(rc = tab->Comm_test_inter(lower_comm, &inter));
+	if (rc == 0 && inter)
+		return root == SC_ABI_ROOT_RANK ? sc_mpi_peers(lower_comm) : 0;
+	if (rc == 0)
+		SC_MPI_CALL(rc = tab->Comm_rank(lower_comm, &me));
+	return rc == 0 && me == root ? sc_mpi_peers(lower_comm) : 0;
+}
+
 int sc_mpi_fail(int fn, int rc)
 {
 	sc_mpi_thr.creating = 0;

@@ -38,14 +38,18 @@ extern const struct sc_mpi_table *sc_mpi_tab;
 extern const volatile struct sc_lh_info *sc_mpi_info; /* a zeroed block outside splitckpt */
 extern int sc_mpi_fsgsbase;
 extern const char *const sc_mpi_fn_names[SC_MPI_NFUNCS];
-/* The point-to-point request each function makes, from the list's flags (generated): a send
- * (p2p_send), a receive from a source (p2p_recv, not a matched message's), persistent (an
- * _init function: counted when started), synchronous (flag ssend). 0: none of these. */
+/* The request each function makes, from the list's flags (generated): a send (p2p_send), a
+ * receive from a source (p2p_recv, not a matched message's), a collective (collective),
+ * persistent (an _init function: counted when started), synchronous (flag ssend). 0: none of
+ * these. A persistent collective counts in the clock of the communicator its record holds at
+ * index sc_mpi_fn_coll_comm[fn] - 1. */
 #define SC_REQ_SEND 1u
 #define SC_REQ_RECV 2u
 #define SC_REQ_PERSISTENT 4u
 #define SC_REQ_SYNC 8u
+#define SC_REQ_COLL 16u
 extern const uint8_t sc_mpi_fn_request[SC_MPI_NFUNCS];
+extern const uint8_t sc_mpi_fn_coll_comm[SC_MPI_NFUNCS];
 
 /* Binds the calling thread (and, once per lower-half instance, the process) to the lower half.
  * Exits with a message when the program runs without an MPI lower half. */
@@ -154,6 +158,11 @@ int sc_mpi_sync(int fn);
 /* The number of processes a communicator exchanges with (remote size of an intercomm): the
  * length of per-process handle arrays (MPI_Alltoallw's datatypes). */
 int sc_mpi_peers(uint64_t lower_comm);
+/* The length of a per-process array significant only at the root (MPI_Gatherv_init's
+ * recvcounts), for a record's copy: the peers at the root, 0 elsewhere, where the application
+ * may pass anything. root is the application's (ABI) value. */
+int sc_mpi_root_peers(uint64_t lower_comm, int root);
+#define SC_ABI_ROOT_RANK (-4) /* the standard ABI's MPI_ROOT (checked in counters.c) */
 /* An error or special code from the lower half -> the ABI error code to return; leaves the
  * call's window. */
 int sc_mpi_fail(int fn, int rc);

@@ -350,7 +350,10 @@ struct sc_vobj *sc_vh_first(void)
 	return first;
 }
 
-void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask)
+/* A setter's record at the end of the list (after the other records of fn on the same
+ * target when `replace`). */
+static void record_append(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask,
+			  int replace)
 {
 	struct sc_vobj *r = calloc(1, sizeof *r);
 	if (!r)
@@ -364,12 +367,38 @@ void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t ref
 	for (int i = 0; i < r->nargs; i++)
 		r->args[i] = args[i];
 	pthread_mutex_lock(&lock);
-	drop_sets_locked(r->args[0], fn); /* only the last value counts */
+	if (replace)
+		drop_sets_locked(r->args[0], fn);
 	ref_record_locked(r);
 	struct sc_vobj **tail = &sets;
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = r;
+	pthread_mutex_unlock(&lock);
+}
+
+void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask)
+{
+	record_append(fn, nargs, args, refmask, 1); /* only the last value counts */
+}
+
+void sc_vh_record_add(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask)
+{
+	record_append(fn, nargs, args, refmask, 0);
+}
+
+void sc_vh_record_drop(uint16_t fn, uint64_t target, uint64_t arg1)
+{
+	pthread_mutex_lock(&lock);
+	for (struct sc_vobj **p = &sets; *p; p = &(*p)->next) {
+		struct sc_vobj *r = *p;
+		if (r->fn == fn && r->args[0] == target && r->nargs > 1 && r->args[1] == arg1) {
+			*p = r->next;
+			release_record(r);
+			free(r);
+			break;
+		}
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -433,10 +462,39 @@ void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args
 	return o;
 }
 
+void *sc_vh_req_new_kept(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
+			 uint64_t refmask)
+{
+	static uint64_t next_seq;
+	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)sc_vh_req_new(lower, fn, nargs, args));
+	if (!o) { /* no request: nothing keeps the record's copies */
+		const uint64_t copies = (refmask >> 16) | (refmask >> 32);
+		for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++)
+			if ((copies & (1u << i)) && args[i] >= SC_VH_PREDEF_MAX)
+				free((void *)(uintptr_t)args[i]);
+		return (void *)(uintptr_t)sc_vk_null[SC_VK_REQUEST];
+	}
+	o->refmask = (uint16_t)refmask;
+	o->ownmask = (uint16_t)(refmask >> 16);
+	o->harrmask = (uint16_t)(refmask >> 32);
+	pthread_mutex_lock(&lock);
+	ref_record_locked(o);
+	o->seq = ++next_seq;
+	o->flags |= SC_VOBJ_KEPT;
+	pthread_mutex_unlock(&lock);
+	return o;
+}
+
 static inline void req_release(struct sc_vobj *o)
 {
 	if (__builtin_expect(o->flags & SC_VOBJ_SYNC, 0))
 		sc_mpi_sync_forget(o);
+	if (__builtin_expect(o->flags & SC_VOBJ_KEPT, 0)) {
+		pthread_mutex_lock(&lock);
+		release_record(o);
+		pthread_mutex_unlock(&lock);
+		o->refmask = o->ownmask = o->harrmask = 0;
+	}
 	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
 	o->next = req_free; /* onto this thread's list, whoever allocated it */
 	req_free = o;
@@ -455,8 +513,10 @@ void sc_vh_req_update(void **slot, uint64_t lower)
 	if (!o)
 		return;
 	if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]] && (o->flags & SC_VOBJ_PARKED)) {
-		o->lower = o->parked; /* the answer is consumed: the request is inactive again */
-		o->flags &= ~(uint32_t)SC_VOBJ_PARKED;
+		if (sc_mpi_answer_inactive(o) != 0) {
+			o->lower = o->parked; /* the answer is consumed: inactive again */
+			o->flags &= ~(uint32_t)SC_VOBJ_PARKED;
+		}
 	} else if (lower == sc_vh_predef[sc_vk_null[SC_VK_REQUEST]]) {
 		req_release(o);
 		*slot = (void *)(uintptr_t)sc_vk_null[SC_VK_REQUEST];

@@ -36,6 +36,8 @@ enum {
 	/* ... whose message a checkpoint drained at the receiver: `lower` is a generalized request
 	 * the receiver's acknowledgement completes (status in cut_status) */
 	SC_VOBJ_ACKWAIT = 512,
+	/* a persistent request whose record keeps its objects and copies (sc_vh_req_new_kept) */
+	SC_VOBJ_KEPT = 1024,
 };
 
 struct sc_vobj {
@@ -65,6 +67,7 @@ struct sc_vobj {
 	/* Requests a checkpoint found complete: the status MPI gave (SC_VOBJ_CUTDONE). */
 	struct sc_abi_status cut_status;
 	uint64_t parked; /* SC_VOBJ_PARKED */
+	uint64_t seq;	 /* SC_VOBJ_KEPT: creation order (a restart makes them again in it) */
 };
 
 extern uint64_t sc_vh_predef[SC_VH_PREDEF_MAX];
@@ -102,6 +105,11 @@ void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn);
 
 /* ---- requests: short-lived, allocated without locks from per-thread lists ------------------ */
 void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args);
+/* A persistent request, which a restart makes again from its record: the record keeps the
+ * objects it names alive and owns its copies (refmask as sc_vh_new's) until the request is
+ * freed, and the request is numbered in creation order (seq). */
+void *sc_vh_req_new_kept(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
+			 uint64_t refmask);
 /* After a call that may have completed *slot: lower is what the lower half left in its place. */
 void sc_vh_req_update(void **slot, uint64_t lower);
 void sc_vh_req_arr_update(void **arr, const uint64_t *lower, int n);
@@ -143,10 +151,18 @@ uint64_t *sc_vh_lower_handles(uint64_t copy, long *n);
  * object, so a restart can repeat it (refmask as for sc_vh_new, without the target). Records
  * of an object go when it does. sc_vh_sets_first: the records in call order. */
 void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask);
+/* The same for a call whose effects add up (MPI_Win_attach: every region stays attached): the
+ * record is kept beside the others, until sc_vh_record_drop takes the first record of fn whose
+ * object is target and second argument arg1 (MPI_Win_detach of that region). */
+void sc_vh_record_add(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask);
+void sc_vh_record_drop(uint16_t fn, uint64_t target, uint64_t arg1);
 struct sc_vobj *sc_vh_sets_first(void);
 /* Forgets a request object without asking MPI (its lower request is gone or was replaced). */
 void sc_vh_req_drop(void *h);
 /* A request of a synchronous send is released (mpi/ssend.c). */
 void sc_mpi_sync_forget(struct sc_vobj *o);
+/* A parked request's answer was taken: a persistent request that MPI cannot complete while
+ * inactive gets a new completed answer (mpi/drain_serve.c); -1 for the others. */
+int sc_mpi_answer_inactive(struct sc_vobj *o);
 
 #endif

@@ -82,7 +82,7 @@ def replay_case(f):
     as_fn = f.opts.get("replay_as")
     if as_fn:
         outs = [p for p in outs if p.hkind != "request"]
-    nouts = 0 if "replay_set" in f.flags else 1
+    nouts = 0 if f.flags & {"replay_set", "replay_add"} else 1
     if len(outs) != nouts or f.via or f.poll or f.ret != "int" or "noreplay" in f.flags:
         return None
     args, i, decls, frees = [], 0, [], []
@@ -398,6 +398,9 @@ def upper_func(f):
             if "existing" in p.flags:  # an object the application may already hold
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_existing({kind}, l_{p.name}, "
                          f"SC_FN_{f.name});")
+            elif p.hkind == "request" and f.persistent:  # made again at restart
+                o.append(f"\t*{p.name} = ({p.base})sc_vh_req_new_kept(l_{p.name}, "
+                         f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")
             elif p.hkind == "request":
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_req_new(l_{p.name}, SC_FN_{f.name}, "
                          f"{len(rec)}, {recarr});")
@@ -407,14 +410,20 @@ def upper_func(f):
     if "ssend" in f.flags and not f.persistent:  # a persistent one when started (counters.c)
         rq = next(p for p in outs if p.hkind == "request")
         o.append(f"\tsc_mpi_sync_posted(*{rq.name});")
-    if "replay_set" in f.flags:
-        # The last call per object is repeated at restart (vhandle.c). The target (first
-        # argument) is not kept alive by the record: freeing it drops the record.
+    if f.flags & {"replay_set", "replay_add"}:
+        # The last call per object (replay_set), or every call until replay_drop= takes it
+        # back (replay_add), is repeated at restart (vhandle.c). The target (first argument)
+        # is not kept alive by the record: freeing it drops the record.
         rec, refmask = upper_record(f)
         if not rec or not refmask & 1:
-            raise ListError(f"{f.where}: {f.name}: replay_set needs the object first")
-        o.append(f"\tsc_vh_record_set(SC_FN_{f.name}, {len(rec)}, "
+            raise ListError(f"{f.where}: {f.name}: replay_set/add needs the object first")
+        how = "set" if "replay_set" in f.flags else "add"
+        o.append(f"\tsc_vh_record_{how}(SC_FN_{f.name}, {len(rec)}, "
                  f"(const uint64_t[]){{{', '.join(rec)}}}, {refmask & ~1:#x});")
+    if "replay_drop" in f.opts:  # the call that undoes a replay_add one: (object, argument)
+        a, b = (p.name for p in f.params[:2])
+        o.append(f"\tsc_vh_record_drop(SC_FN_{f.opts['replay_drop']}, (uint64_t)(uintptr_t){a}, "
+                 f"(uint64_t)(uintptr_t){b});")
     for p in outs:
         if p.hkind == "comm" and "existing" not in p.flags:
             parent = c.name if c else "MPI_COMM_NULL"
@@ -467,6 +476,13 @@ def gen_upper(handles, errclasses, funcs, digest):
         if bits:
             o.append(f"\t[SC_FN_{f.name}] = {' | '.join(bits)},")
     o.append("};")
+    o.append("const uint8_t sc_mpi_fn_coll_comm[SC_MPI_NFUNCS] = {")
+    for f in funcs:
+        if "SC_REQ_COLL" in request_bits(f):
+            rec_params = [p for p in f.crossing if recorded(p)]
+            i = next(i for i, p in enumerate(rec_params) if p is f.comm_param())
+            o.append(f"\t[SC_FN_{f.name}] = {i + 1},")
+    o.append("};")
     o.append("const uint64_t sc_vk_null[SC_VK_COUNT] = SC_VK_NULL_INIT;")
     o.append("/* The kind of each predefined ABI handle value, plus one (0: not a handle). */")
     o.append("const uint8_t sc_vh_predef_kind[SC_VH_PREDEF_MAX] = {")
@@ -503,6 +519,8 @@ def request_bits(f):
         bits.append("SC_REQ_SEND")
     if "p2p_recv" in f.flags and not any(getattr(p, "hkind", None) == "message" for p in f.params):
         bits.append("SC_REQ_RECV")
+    if "collective" in f.flags and f.persistent and f.comm_param():
+        bits.append("SC_REQ_COLL")
     if bits and f.persistent:
         bits.append("SC_REQ_PERSISTENT")
     if "ssend" in f.flags:

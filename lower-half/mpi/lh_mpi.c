@@ -38,6 +38,21 @@ uint64_t lh_now_ns(void)
 
 /* ---- waits ------------------------------------------------------------------------------ */
 
+int lh_testall(int count, MPI_Request requests[], int *flag, MPI_Status statuses[])
+{
+	*flag = 0;
+	for (int i = 0; i < count; i++) {
+		int done = 0;
+		/* looks without completing, and drives MPI's progress; an error is MPI_Waitall's
+		 * to report, with the statuses */
+		if (MPI_Request_get_status(requests[i], &done, MPI_STATUS_IGNORE) == MPI_SUCCESS &&
+		    !done)
+			return MPI_SUCCESS;
+	}
+	*flag = 1;
+	return MPI_Waitall(count, requests, statuses);
+}
+
 int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend)
 {
 	MPI_Status s;

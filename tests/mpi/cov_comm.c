@@ -147,6 +147,16 @@ static void comms(void)
 	OK(MPI_Allreduce(&one, &s, 1, MPI_INT, MPI_SUM, idup2));
 	CHECK(s == size);
 	OK(MPI_Info_free(&used));
+	/* the nonblocking dup with info: congruent, usable once its request completed */
+	MPI_Comm idup3;
+	OK(MPI_Comm_idup_with_info(idup2, info, &idup3, &ireq));
+	OK(MPI_Wait(&ireq, MPI_STATUS_IGNORE));
+	OK(MPI_Comm_compare(idup3, idup2, &res));
+	CHECK(res == MPI_CONGRUENT);
+	s = 0;
+	OK(MPI_Allreduce(&one, &s, 1, MPI_INT, MPI_SUM, idup3));
+	CHECK(s == size);
+	OK(MPI_Comm_free(&idup3));
 	OK(MPI_Info_free(&info));
 	OK(MPI_Comm_free(&idup2));
 	OK(MPI_Comm_free(&idup));

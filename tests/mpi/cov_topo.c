@@ -211,6 +211,18 @@ static void dist_graph_general(void)
 	free(wt);
 }
 
+/* Where a topology would put this process: MPI_Cart_map and MPI_Graph_map (MPICH keeps the
+ * ranks; a process outside the topology gets MPI_UNDEFINED). */
+static void maps(void)
+{
+	int dims[2] = {1, size - 1}, periods[2] = {0, 1}, newrank = -2;
+	OK(MPI_Cart_map(MPI_COMM_WORLD, 2, dims, periods, &newrank));
+	CHECK(rank < size - 1 ? newrank == rank : newrank == MPI_UNDEFINED);
+	int index[2] = {1, 2}, edges[2] = {1, 0};
+	OK(MPI_Graph_map(MPI_COMM_WORLD, 2, index, edges, &newrank));
+	CHECK(rank < 2 ? newrank == rank : newrank == MPI_UNDEFINED);
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -223,6 +235,7 @@ int main(int argc, char **argv)
 		graph();
 		dist_graph();
 		dist_graph_general();
+		maps();
 		cov_step_done(step, steps);
 	}
 	cov_finish("cov_topo");

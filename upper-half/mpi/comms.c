@@ -232,9 +232,9 @@ void sc_mpi_comm_created(void *comm, const void *parent, int fn)
 		return;
 	struct sc_vobj *o = comm;
 	struct sc_comm_cut *c = calloc(1, sizeof *c);
-	/* MPI_Comm_idup's communicator may not be used before its request completes; it has
-	 * its parent's groups and topology. */
-	const int same_groups = fn == SC_FN_MPI_Comm_idup;
+	/* MPI_Comm_idup(_with_info)'s communicator may not be used before its request completes;
+	 * it has its parent's groups and topology. */
+	const int same_groups = fn == SC_FN_MPI_Comm_idup || fn == SC_FN_MPI_Comm_idup_with_info;
 	if (!c ||
 	    (same_groups ? copy_tables(c, sc_comm_cut_of(parent))
 			 : sc_cut_comm_tables(c, o->lower) || describe_topology(c, o->lower))) {

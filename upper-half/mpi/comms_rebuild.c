@@ -300,7 +300,7 @@ out:
 /* The info argument of a communicator's creation (its record's index), -1 for none. */
 static int creation_info_arg(int fn)
 {
-	if (fn == SC_FN_MPI_Comm_dup_with_info)
+	if (fn == SC_FN_MPI_Comm_dup_with_info || fn == SC_FN_MPI_Comm_idup_with_info)
 		return 1; /* comm, info */
 	if (fn == SC_FN_MPI_Comm_split_type)
 		return 3; /* comm, split_type, key, info */

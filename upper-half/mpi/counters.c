@@ -8,6 +8,8 @@
 #include "../mpi_crossing.h"
 #include "drain.h"
 
+_Static_assert(SC_ABI_ROOT_RANK == MPI_ROOT, "mpi_crossing.h's MPI_ROOT differs from mpi.h");
+
 int sc_mpi_request_is_recv(int fn)
 {
 	return (sc_mpi_fn_request[fn] & SC_REQ_RECV) != 0;
@@ -52,6 +54,11 @@ void sc_mpi_count_start(void *request)
 	if ((uintptr_t)request < SC_VH_PREDEF_MAX)
 		return;
 	struct sc_vobj *o = request;
+	/* A persistent collective begins here: first the communicator's gate (a quiesce may hold
+	 * the thread through a checkpoint, with the request not yet started), then its count. */
+	const int comm_arg = sc_mpi_fn_coll_comm[o->fn];
+	if (comm_arg)
+		sc_mpi_count_coll((const void *)(uintptr_t)o->args[comm_arg - 1]);
 	/* Starting it means the answer a checkpoint parked was consumed (a start of an active
 	 * request is erroneous): freeing that completed generalized request cannot fail. */
 	sc_mpi_unpark(o);

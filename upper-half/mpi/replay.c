@@ -29,6 +29,9 @@ struct fix {
 	char *err;
 	size_t errlen;
 	int failed;
+	/* persistent collectives, made again after the others in their creation order */
+	struct sc_vobj **colls;
+	size_t ncolls, capcolls;
 };
 
 static void fail(struct fix *f, const char *what, int fn, int rc)
@@ -54,19 +57,14 @@ int sc_mpi_cartdim(const void *comm)
 	return rc == 0 ? ndims : 0;
 }
 
-static void fix_request(struct sc_vobj *o, void *arg)
+/* A request after the new MPI exists: a persistent one made again (started again, or parked
+ * with the status the cut saw), one the cut completed answered with that status, a receive
+ * still waiting for its message posted again. */
+static void fix_one(struct fix *f, struct sc_vobj *o)
 {
-	struct fix *f = arg;
 	const struct sc_mpi_table *tab = f->tab;
 	uint64_t lower = 0;
 	int rc;
-	if (f->failed)
-		return;
-	if (o->flags & SC_VOBJ_ACKWAIT) { /* its receiver acknowledges it later (ssend.c) */
-		if ((rc = sc_mpi_sync_rebuild(tab, o)) != 0)
-			fail(f, "rebuilding", o->fn, rc);
-		return;
-	}
 	if (sc_mpi_request_is_persistent(o->fn)) {
 		/* Made again inactive; one the cut left waiting for its message starts again. */
 		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0)
@@ -103,6 +101,49 @@ static void fix_request(struct sc_vobj *o, void *arg)
 	if ((rc = sc_mpi_replay(tab, o, &lower)) != 0)
 		return fail(f, "posting again", o->fn, rc);
 	o->lower = lower;
+}
+
+static void fix_request(struct sc_vobj *o, void *arg)
+{
+	struct fix *f = arg;
+	int rc;
+	if (f->failed)
+		return;
+	if (o->flags & SC_VOBJ_ACKWAIT) { /* its receiver acknowledges it later (ssend.c) */
+		if ((rc = sc_mpi_sync_rebuild(f->tab, o)) != 0)
+			fail(f, "rebuilding", o->fn, rc);
+		return;
+	}
+	if (sc_mpi_fn_request[o->fn] & SC_REQ_COLL) {
+		/* MPI may number a persistent collective at its init (MPICH takes a tag): every
+		 * member makes them again in one order, the creation order (fix_collectives). */
+		if (f->ncolls == f->capcolls) {
+			size_t cap = f->capcolls ? 2 * f->capcolls : 16;
+			struct sc_vobj **c = realloc(f->colls, cap * sizeof *c);
+			if (!c)
+				return fail(f, "remembering", o->fn, SC_MPI_E_NOMEM);
+			f->colls = c;
+			f->capcolls = cap;
+		}
+		f->colls[f->ncolls++] = o;
+		return;
+	}
+	fix_one(f, o);
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct sc_vobj *x = *(struct sc_vobj *const *)a, *y = *(struct sc_vobj *const *)b;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void fix_collectives(struct fix *f)
+{
+	if (f->ncolls)
+		qsort(f->colls, f->ncolls, sizeof *f->colls, by_seq);
+	for (size_t i = 0; i < f->ncolls && !f->failed; i++)
+		fix_one(f, f->colls[i]);
+	free(f->colls);
 }
 
 /* Every rank restarted from the same generation: images of different checkpoints (node-local
@@ -212,8 +253,9 @@ int sc_cut_restart(char *err, size_t errlen)
 	/* Keyvals and attributes last: no callback of the application runs for them. */
 	if (sc_mpi_attrs_restore(err, errlen) || sc_mpi_files_restore(err, errlen))
 		return -1;
-	struct fix f = {tab, err, errlen, 0};
+	struct fix f = {tab, err, errlen, 0, NULL, 0, 0};
 	sc_vh_req_foreach(fix_request, &f);
+	fix_collectives(&f);
 	if (f.failed)
 		return -1;
 	sc_cut_resume();
