@@ -17,6 +17,10 @@
 	    OMPI_RELEASE_VERSION)
 #define LH_TABLE lh_openmpi_table /* generated: lh_openmpi_gen.c */
 
+/* MPI 4.0 split types Open MPI 4.1 lacks: values it rejects as an invalid split type. */
+#define MPI_COMM_TYPE_HW_UNGUIDED (-10222)
+#define MPI_COMM_TYPE_HW_GUIDED (-10223)
+
 /* Every handle is a pointer; NULL is never a valid Open MPI handle (even MPI_COMM_NULL is the
  * address of an object), which is why an unknown predefined handle maps to 0. */
 #define LH_PTR_HANDLE(kind, T)                                                                     \

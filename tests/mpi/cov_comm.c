@@ -105,6 +105,16 @@ static void comms(void)
 	CHECK(rank == 0 ? shm == MPI_COMM_NULL : shm != MPI_COMM_NULL);
 	if (shm != MPI_COMM_NULL)
 		OK(MPI_Comm_free(&shm));
+	/* MPI 4.0's hardware-guided split: by the resource the info names, here shared memory */
+	MPI_Info hw;
+	OK(MPI_Info_create(&hw));
+	OK(MPI_Info_set(hw, "mpi_hw_resource_type", "mpi_shared_memory"));
+	OK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_HW_GUIDED, rank, hw, &shm));
+	CHECK(shm != MPI_COMM_NULL);
+	OK(MPI_Comm_size(shm, &n));
+	CHECK(n == local);
+	OK(MPI_Comm_free(&shm));
+	OK(MPI_Info_free(&hw));
 	OK(MPI_Comm_compare(MPI_COMM_WORLD, MPI_COMM_WORLD, &res));
 	CHECK(res == MPI_IDENT);
 	OK(MPI_Comm_dup(MPI_COMM_WORLD, &dup));
