@@ -88,8 +88,8 @@ def gen_coverage(funcs):
     o = ["# MPI functions covered by splitckpt", "",
          f"{len(funcs) + len(ALIASES) + len(UPPER_ONLY)} MPI functions: {len(funcs)} cross between "
          f"the halves, {len(ALIASES)} are older names",
-         f"of one of them (marked *alias of*) and {len(UPPER_ONLY)} are answered in the upper half "
-         "(marked *upper half*, `upper-half/mpi/upper_only.c`);",
+         f"of one of them (\"as `MPI_X`\") and {len(UPPER_ONLY)} are answered in the upper half "
+         "(`upper-half/mpi/upper_only.c`);",
          "any other MPI function does not link (`undefined reference`), so a program never gets a "
          "silent wrong answer.",
          "Each category is exercised by a self-checking program of `tests/mpi/cov_*.c` (`make check`",
