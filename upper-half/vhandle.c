@@ -256,6 +256,24 @@ uint64_t *sc_vh_lower_handles(uint64_t copy, long *n)
 	return l;
 }
 
+/* A record's masks from a refmask (bits 0-15 handles kept alive, 16-31 copies owned, 32-47
+ * copied handle arrays owned). */
+static void set_masks(struct sc_vobj *o, uint64_t refmask)
+{
+	o->refmask = (uint16_t)refmask;
+	o->ownmask = (uint16_t)(refmask >> 16);
+	o->harrmask = (uint16_t)(refmask >> 32);
+}
+
+/* Frees the copies of a record that no object keeps (MPI handed back no object to hold it). */
+static void free_copies(int nargs, const uint64_t *args, uint64_t refmask)
+{
+	for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++)
+		if ((refmask & ((1ull << (16 + i)) | (1ull << (32 + i)))) &&
+		    args[i] >= SC_VH_PREDEF_MAX)
+			free((void *)(uintptr_t)args[i]);
+}
+
 void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
 		uint64_t refmask)
 {
@@ -264,10 +282,7 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	uint64_t abi =
 	    lower == sc_vh_predef[sc_vk_null[kind]] ? sc_vk_null[kind] : predef_abi(kind, lower);
 	if (abi) {
-		for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++) /* no record keeps them */
-			if ((refmask & ((1ull << (16 + i)) | (1ull << (32 + i)))) &&
-			    args[i] >= SC_VH_PREDEF_MAX)
-				free((void *)(uintptr_t)args[i]);
+		free_copies(nargs, args, refmask);
 		return (void *)(uintptr_t)abi;
 	}
 	struct sc_vobj *o = calloc(1, sizeof *o);
@@ -278,9 +293,7 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	o->flags = SC_VOBJ_LIVE;
 	o->fn = fn;
 	o->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
-	o->refmask = (uint16_t)refmask;
-	o->ownmask = (uint16_t)(refmask >> 16);
-	o->harrmask = (uint16_t)(refmask >> 32);
+	set_masks(o, refmask);
 	o->refs = 1;
 	for (int i = 0; i < o->nargs; i++)
 		o->args[i] = args[i];
@@ -361,9 +374,7 @@ static void record_append(uint16_t fn, int nargs, const uint64_t *args, uint64_t
 	r->kind = SC_VK_COUNT; /* not an object */
 	r->fn = fn;
 	r->nargs = (uint8_t)(nargs > SC_VH_MAX_ARGS ? SC_VH_MAX_ARGS : nargs);
-	r->refmask = (uint16_t)refmask;
-	r->ownmask = (uint16_t)(refmask >> 16);
-	r->harrmask = (uint16_t)(refmask >> 32);
+	set_masks(r, refmask);
 	for (int i = 0; i < r->nargs; i++)
 		r->args[i] = args[i];
 	pthread_mutex_lock(&lock);
@@ -467,16 +478,11 @@ void *sc_vh_req_new_kept(uint64_t lower, uint16_t fn, int nargs, const uint64_t 
 {
 	static uint64_t next_seq;
 	struct sc_vobj *o = as_obj((uint64_t)(uintptr_t)sc_vh_req_new(lower, fn, nargs, args));
-	if (!o) { /* no request: nothing keeps the record's copies */
-		const uint64_t copies = (refmask >> 16) | (refmask >> 32);
-		for (int i = 0; i < nargs && i < SC_VH_MAX_ARGS; i++)
-			if ((copies & (1u << i)) && args[i] >= SC_VH_PREDEF_MAX)
-				free((void *)(uintptr_t)args[i]);
+	if (!o) {
+		free_copies(nargs, args, refmask);
 		return (void *)(uintptr_t)sc_vk_null[SC_VK_REQUEST];
 	}
-	o->refmask = (uint16_t)refmask;
-	o->ownmask = (uint16_t)(refmask >> 16);
-	o->harrmask = (uint16_t)(refmask >> 32);
+	set_masks(o, refmask);
 	pthread_mutex_lock(&lock);
 	ref_record_locked(o);
 	o->seq = ++next_seq;
@@ -493,7 +499,7 @@ static inline void req_release(struct sc_vobj *o)
 		pthread_mutex_lock(&lock);
 		release_record(o);
 		pthread_mutex_unlock(&lock);
-		o->refmask = o->ownmask = o->harrmask = 0;
+		set_masks(o, 0);
 	}
 	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
 	o->next = req_free; /* onto this thread's list, whoever allocated it */

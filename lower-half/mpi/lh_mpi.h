@@ -95,10 +95,10 @@ int lh_class_out(int cls);   /* the implementation's class -> ABI class */
 #define LH_STATUS_SAVE(internal, s) memcpy((internal), (s), sizeof *(s))
 #define LH_STATUS_LOAD(s, internal) memcpy((s), (internal), sizeof *(s))
 #endif
-/* with_error: only multiple-completion calls that returned MPI_ERR_IN_STATUS set MPI_ERROR;
- * otherwise the field is not the implementation's to report and stays as the caller left it. */
-/* A status's error field before the call: MPI sets it only in some cases (an empty status, an
- * error in a multiple completion), and the application's must then change exactly as MPI's. */
+/* with_error: LH_ERROR_COPY for multiple-completion calls that returned MPI_ERR_IN_STATUS;
+ * LH_ERROR_IF_SET where MPI sets the field only in some cases (an empty status), which the
+ * caller marks LH_ERROR_UNTOUCHED before the call; otherwise (LH_ERROR_KEEP, 0) the field is not
+ * the implementation's to report and stays as the caller left it. */
 #define LH_ERROR_UNTOUCHED (INT_MIN + 0x5c)
 enum { LH_ERROR_KEEP, LH_ERROR_COPY, LH_ERROR_IF_SET };
 static inline void lh_status_out(struct sc_abi_status *a, const MPI_Status *s, int with_error)
