@@ -54,6 +54,10 @@ def across_checkpoint(f):
     """What a checkpoint and restart do with what f made or changed (COVERAGE.md's column)."""
     if f.name == "MPI_Grequest_start":
         return "**refused** at a checkpoint until the program completes it"
+    if f.name.startswith("MPI_Buffer_attach"):
+        return "upper-half memory, attached again at restart (upper-half/mpi/bsend_buffer.c)"
+    if f.name.startswith("MPI_Buffer_detach"):
+        return "no buffer attached again at restart"
     if f.name == "MPI_Alloc_mem":
         return "upper-half memory: saved with the program"
     if "keyval_new" in f.flags:

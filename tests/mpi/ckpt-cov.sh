@@ -13,9 +13,7 @@ export UCX_RCACHE_ENABLE=n
 declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_types]=300
 	[cov_misc]=12 [cov_legacy]=200 [cov_large]=26 [cov_pcoll]=300 [cov_dynwin]=24)
 mode=outside
-# Not cov_large yet: a buffer of MPI_Buffer_attach is not attached again at restart, so its
-# MPI_Bsend_init start after a restart fails (known bug, the next step of issue #14).
-for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_pcoll cov_dynwin}; do
+for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large cov_pcoll cov_dynwin}; do
 	build "$name"
 	ckpt_cycle "$mode" "$name" 4 --steps "${SC_CKPT_COV_STEPS:-${steps[$name]}}"
 	mode=$([ "$mode" = outside ] && echo inside || echo outside)

@@ -7,10 +7,11 @@
  * must survive a restart); one-sided: a put each step whose fence epoch stays open across steps,
  * and an atomic counter on rank 0 in a lock_all epoch held the whole run; a message rank 0
  * matches with MPI_Mprobe in one step and receives with MPI_Mrecv in the next; an attribute
- * whose copy and delete callbacks run every step and must see the keyval the program holds. Every
- * received value is checked (MPI_Abort on a wrong one) and folded into a digest; rank 0 prints one
- * line per step and the final digest, so a restarted run must print exactly what an uninterrupted
- * one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
+ * whose copy and delete callbacks run every step and must see the keyval the program holds; a
+ * buffered send each step through a buffer attached the whole run (a restart attaches it again).
+ * Every received value is checked (MPI_Abort on a wrong one) and folded into a digest; rank 0
+ * prints one line per step and the final digest, so a restarted run must print exactly what an
+ * uninterrupted one does. Usage: ckpt_mix STEPS [MICROSECONDS_PER_STEP]. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -138,6 +139,10 @@ int main(int argc, char **argv)
 	OK(MPI_Win_create(counter, sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
 			  &cwin));
 	OK(MPI_Win_lock_all(0, cwin));
+	int bsize = 8 * ((int)sizeof(int) + MPI_BSEND_OVERHEAD);
+	char *bbuf = malloc((size_t)bsize);
+	CHECK(bbuf != NULL);
+	OK(MPI_Buffer_attach(bbuf, bsize));
 
 	for (int step = 0; step < steps; step++) {
 		/* ring, received by the Irecv of the previous step */
@@ -157,6 +162,13 @@ int main(int argc, char **argv)
 			OK(MPI_Irecv(ring_in[(step + 1) % 2], 4, MPI_INT, left, 0, MPI_COMM_WORLD,
 				     &ring_req));
 		OK(MPI_Wait(&sreq, MPI_STATUS_IGNORE));
+
+		/* a buffered send the other way round the ring */
+		int bval = value(step, rank, 17), bgot = -1;
+		OK(MPI_Bsend(&bval, 1, MPI_INT, left, 5, MPI_COMM_WORLD));
+		OK(MPI_Recv(&bgot, 1, MPI_INT, right, 5, MPI_COMM_WORLD, &st));
+		CHECK(st.MPI_SOURCE == right && bgot == value(step, right, 17));
+		fold(&bgot, sizeof bgot);
 
 		/* every rank sends one tagged message to rank 0, received with MPI_ANY_SOURCE */
 		int token[2] = {rank, value(step, rank, 5)};
@@ -320,6 +332,11 @@ int main(int argc, char **argv)
 		OK(MPI_Mrecv(&v, 1, MPI_INT, &held, MPI_STATUS_IGNORE));
 		CHECK(v == value(steps - 1, 1, 0));
 	}
+	void *detached = NULL;
+	int detached_size = 0;
+	OK(MPI_Buffer_detach(&detached, &detached_size));
+	CHECK(detached == bbuf && detached_size == bsize);
+	free(bbuf);
 	OK(MPI_Win_fence(MPI_MODE_NOSUCCEED, win));
 	CHECK(wmem[(steps - 1) % 2] == value(steps - 1, left, 13));
 	OK(MPI_Win_free(&win));

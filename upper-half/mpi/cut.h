@@ -202,6 +202,9 @@ int sc_mpi_attrs_restore(char *err, size_t errlen);
 int sc_mpi_files_save(char *err, size_t errlen);
 int sc_mpi_files_restore(char *err, size_t errlen);
 
+/* The buffer of buffered sends (bsend_buffer.c), attached again at a restart. */
+int sc_mpi_bsend_buffer_restore(char *err, size_t errlen);
+
 /* Info objects (infos.c): every info's keys and values at a checkpoint (a freed one's that a
  * record keeps when MPI_Info_free frees it), and the same again on one a restart made (in its
  * window). */

@@ -4,8 +4,8 @@
  * the application holds: communicators from their groups (comms_rebuild.c), other objects in
  * creation order (so collective creations happen in the same order on every rank), the last
  * call of every setter (names, error handlers, info, file views), keyvals and attributes
- * (attrs.c), file pointers (files.c), and every request the cut left: receives posted again,
- * completed ones answering with the status the drain saw. */
+ * (attrs.c), file pointers (files.c), the buffer of buffered sends, and every request the cut left:
+ * receives posted again, completed ones answering with the status the drain saw. */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <stdio.h>
@@ -251,7 +251,8 @@ int sc_cut_restart(char *err, size_t errlen)
 		}
 	}
 	/* Keyvals and attributes last: no callback of the application runs for them. */
-	if (sc_mpi_attrs_restore(err, errlen) || sc_mpi_files_restore(err, errlen))
+	if (sc_mpi_attrs_restore(err, errlen) || sc_mpi_files_restore(err, errlen) ||
+	    sc_mpi_bsend_buffer_restore(err, errlen))
 		return -1;
 	struct fix f = {tab, err, errlen, 0, NULL, 0, 0};
 	sc_vh_req_foreach(fix_request, &f);
