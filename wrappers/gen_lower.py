@@ -159,7 +159,10 @@ def lower_func1(f):
             args.append(f"lh_bits_in_{p.opts['bits']}({n})")
         elif k == "enum_out":
             args.append(n)
-            post.append(f"\t*{n} = lh_const_out_{p.opts['enum_out']}(*{n});")
+            if "bits_out" in p.opts:
+                post.append(f"\t*{n} = lh_bits_out_{p.opts['bits_out']}(*{n});")
+            else:
+                post.append(f"\t*{n} = lh_const_out_{p.opts['enum_out']}(*{n});")
         elif k == "rank_array_in":
             ln = p.opts["len"]
             tmp_array(n, "int", ln, pre, frees, allocated, if_null="NULL")
@@ -283,7 +286,7 @@ def lower_func1(f):
 
 def lower_consts():
     """lh_peers (len=peers:) and the conversions of the list's const classes: enumerated values
-    (enum=, enum_out=) map one to one, flag sets (bits=) bit by bit; a value of no listed name
+    (enum=, enum_out=) map one to one, flag sets (bits=, bits_out=) bit by bit; a value of no listed name
     (a user keyval, a count) crosses as is."""
     o = ["/* Trampolines of lh_callbacks.c (calls from MPI into the application). */"]
     for cls, (fty, hty) in sorted(CALLBACK_PROTOS.items()):
@@ -325,6 +328,13 @@ def lower_consts():
         for _, value in items:
             mask |= value
         o.append(f"\treturn r | (v & ~{mask:#x}); /* unknown bits: let MPI reject them */")
+        o.append("}")
+        o.append(f"static inline __attribute__((unused)) int lh_bits_out_{cls}(int v)")
+        o.append("{")
+        o.append("\tint r = 0;")
+        for name, value in items:
+            o.append(f"\tif (v & {name})\n\t\tr |= {value};")
+        o.append("\treturn r;")
         o.append("}")
         # the same conversions for the hand-written shims of lh_callbacks.c (custom functions)
         o.append(f"int lh_conv_in_{cls}(int v);")

@@ -133,9 +133,9 @@ class Param:
                 if len(ks) > 1:
                     raise ListError(f"{self.where}: {self.name}: conflicting kinds {ks}")
                 return ks.pop() if ks else "value"
-            if "enum_out" in self.opts:
+            if "enum_out" in self.opts or "bits_out" in self.opts:
                 if b != "int" or p != 1 or self.array:
-                    raise ListError(f"{self.where}: {self.name}: enum_out needs 'int *'")
+                    raise ListError(f"{self.where}: {self.name}: enum_out/bits_out need 'int *'")
                 return "enum_out"
             if "weights" in f:  # MPI_UNWEIGHTED / MPI_WEIGHTS_EMPTY are sentinel pointers
                 if b != "int" or (p + self.array) != 1:
@@ -311,7 +311,8 @@ def parse(path):
         funcs.append(Func(ret, name, params, flags, where))
         funcs[-1].section = section
         for q in params:
-            cls = q.opts.get("enum") or q.opts.get("bits") or q.opts.get("enum_out")
+            cls = q.opts.get("enum") or q.opts.get("bits") or q.opts.get("enum_out") or \
+                q.opts.get("bits_out")
             if cls and cls not in consts:
                 raise ListError(f"{where}: {name}: no 'const {cls} ...' lines before it")
     names = [f.name for f in funcs]
