@@ -413,6 +413,19 @@ void sc_vh_record_drop(uint16_t fn, uint64_t target, uint64_t arg1)
 	pthread_mutex_unlock(&lock);
 }
 
+int sc_vh_set_arg(uint16_t fn, uint64_t target, int i, uint64_t *arg)
+{
+	int found = 0;
+	pthread_mutex_lock(&lock);
+	for (const struct sc_vobj *r = sets; r; r = r->next)
+		if (r->fn == fn && r->args[0] == target && i < r->nargs) {
+			*arg = r->args[i];
+			found = 1;
+		}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
 struct sc_vobj *sc_vh_sets_first(void)
 {
 	return sets;

@@ -38,6 +38,10 @@ enum {
 	SC_VOBJ_ACKWAIT = 512,
 	/* a persistent request whose record keeps its objects and copies (sc_vh_req_new_kept) */
 	SC_VOBJ_KEPT = 1024,
+	/* a file whose shared file pointer some call used (mpi/files.c saves the pointer) */
+	SC_VOBJ_SHARED_FP = 2048,
+	/* a file opened with MPI_MODE_EXCL, whose record a checkpoint changed to reopen it */
+	SC_VOBJ_OPENED_EXCL = 4096,
 };
 
 struct sc_vobj {
@@ -157,6 +161,8 @@ void sc_vh_record_set(uint16_t fn, int nargs, const uint64_t *args, uint64_t ref
 void sc_vh_record_add(uint16_t fn, int nargs, const uint64_t *args, uint64_t refmask);
 void sc_vh_record_drop(uint16_t fn, uint64_t target, uint64_t arg1);
 struct sc_vobj *sc_vh_sets_first(void);
+/* Argument i of the last record of setter fn on target: 1 and *arg set, or 0 if none. */
+int sc_vh_set_arg(uint16_t fn, uint64_t target, int i, uint64_t *arg);
 /* Forgets a request object without asking MPI (its lower request is gone or was replaced). */
 void sc_vh_req_drop(void *h);
 /* A request of a synchronous send is released (mpi/ssend.c). */

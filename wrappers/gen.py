@@ -70,7 +70,15 @@ def across_checkpoint(f):
         return "done again at restart"
     if "replay_drop" in f.opts:
         return "undone for the restart"
+    if f.name.startswith("MPI_File_") and f.name.endswith(("_begin", "_begin_c", "_end")):
+        return "its status kept in the upper half until the end call (mpi/file_split.c)"
+    if f.name in ("MPI_File_set_size", "MPI_File_preallocate"):
+        return "nothing to keep: the file system keeps the file's size"
+    if f.name == "MPI_File_get_view":
+        return "a derived type it returns is made again at restart (as `MPI_Type_dup`)"
     outs = [p for p in f.crossing if p.kind == "handle_out" and "existing" not in p.flags]
+    if not outs and "shared_fp" in f.flags:
+        return "the file's shared pointer saved, moved back at restart (mpi/files.c)"
     if not outs:
         return "nothing to keep: the cut falls between calls" + \
             (" or between slices of it" if f.via or f.poll else "")

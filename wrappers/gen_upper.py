@@ -435,6 +435,9 @@ def upper_func(f):
     if "p2p_match" in f.flags:
         msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
         o.append(f"\tsc_mpi_message_matched(*{msg.name}, match_st);")
+    if "shared_fp" in f.flags:  # a checkpoint saves the file's shared pointer (files.c)
+        fh = next(p.name for p in f.params if getattr(p, "hkind", None) == "file")
+        o.append(f"\tsc_mpi_file_shared_used({fh});")
     if "epoch" in f.flags:  # the window's RMA epoch (upper-half/mpi/rma.c)
         ints = [p.name for p in f.params if p.base == "int"] + ["0", "0", "0"]
         win = next(p.name for p in f.params if getattr(p, "hkind", None) == "win")

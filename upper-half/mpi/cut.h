@@ -197,10 +197,13 @@ void sc_mpi_keyval_freed(int kind, int app);
 int sc_mpi_attrs_save(char *err, size_t errlen);
 int sc_mpi_attrs_restore(char *err, size_t errlen);
 
-/* Open MPI files (files.c): each one's file pointer at a checkpoint, and back there at a
- * restart (after the files are reopened and their views set again). */
+/* Open MPI files (files.c): each one's file pointers at a checkpoint, and back there at a
+ * restart (after the files are reopened and their views set again). A call on the shared file
+ * pointer marks its file (sc_mpi_file_shared_used): only such files have their shared pointer
+ * saved, since asking MPI for it makes ROMIO create its hidden pointer file. */
 int sc_mpi_files_save(char *err, size_t errlen);
 int sc_mpi_files_restore(char *err, size_t errlen);
+void sc_mpi_file_shared_used(void *file);
 
 /* The buffer of buffered sends (bsend_buffer.c), attached again at a restart. */
 int sc_mpi_bsend_buffer_restore(char *err, size_t errlen);
