@@ -386,6 +386,9 @@ def upper_func(f):
     if "win_attr" in f.flags:  # MPI_Win_get_attr(win, keyval, attribute_val, flag)
         a = [p.name for p in f.params]
         o.append(f"\tsc_mpi_win_attr({a[0]}, {a[1]}, {a[2]}, {a[3]});")
+    if "comm_attr" in f.flags:  # MPI_Comm_get_attr(comm, keyval, attribute_val, flag)
+        a = [p.name for p in f.params]
+        o.append(f"\tsc_mpi_comm_attr({a[1]}, {a[2]}, {a[3]});")
     if "keyval_new" in f.flags:  # MPI_X_create_keyval(copy_fn, delete_fn, &keyval, extra)
         o.append(f"\tsc_mpi_keyval_created(kv, {f.params[2].name});")
     if outs:

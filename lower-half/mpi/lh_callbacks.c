@@ -320,6 +320,26 @@ KEYVAL_KIND(Type, MPI_Datatype, SC_VK_DATATYPE, LH_OUT_datatype, MPI_TYPE_NULL_C
 KEYVAL_KIND(Win, MPI_Win, SC_VK_WIN, LH_OUT_win, MPI_WIN_NULL_COPY_FN, MPI_WIN_DUP_FN,
 	    MPI_WIN_NULL_DELETE_FN)
 
+/* MPI_Comm_get_attr: the values of MPI_HOST and MPI_IO are ranks, which may be the
+ * implementation's MPI_PROC_NULL or MPI_ANY_SOURCE: the application must see the ABI's (kept
+ * here; the upper half copies every predefined attribute's value into its own memory). */
+int lh_conv_in_keyval(int v);
+int lh_Comm_get_attr(uint64_t comm, int comm_keyval, void *attribute_val, int *flag);
+int lh_Comm_get_attr(uint64_t comm, int comm_keyval, void *attribute_val, int *flag)
+{
+	static int abi_rank[2];
+	int key = lh_conv_in_keyval(comm_keyval);
+	int rc = MPI_Comm_get_attr(LH_IN_comm(comm), key, attribute_val, flag);
+	if (rc != MPI_SUCCESS)
+		return lh_err_out(rc);
+	if (*flag && (key == MPI_HOST || key == MPI_IO)) {
+		int i = key == MPI_IO, **vp = attribute_val;
+		abi_rank[i] = lh_rank_out(**vp);
+		*vp = &abi_rank[i];
+	}
+	return 0;
+}
+
 /* MPI_Win_get_attr: MPI_WIN_CREATE_FLAVOR and MPI_WIN_MODEL point to an int holding the
  * implementation's constant; the application must see a pointer to the ABI's (kept here, one
  * slot per value, never freed). MPI_WIN_BASE (the base itself), MPI_WIN_SIZE (MPI_Aint *) and

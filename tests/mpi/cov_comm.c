@@ -134,6 +134,19 @@ static void comms(void)
 	int *ub = NULL, flag = 0;
 	OK(MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag));
 	CHECK(flag && ub && *ub >= 32767);
+	/* a program may keep the pointer: it still holds the value after a restart */
+	static int *kept_ub, kept_value;
+	if (!kept_ub) {
+		kept_ub = ub;
+		kept_value = *ub;
+	}
+	CHECK(*kept_ub == kept_value);
+	/* values that are ranks: no host process, and any process can do I/O */
+	int *host_rank = NULL, *io = NULL;
+	OK(MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_HOST, &host_rank, &flag));
+	CHECK(flag && *host_rank == MPI_PROC_NULL);
+	OK(MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_IO, &io, &flag));
+	CHECK(flag && *io == MPI_ANY_SOURCE);
 	OK(MPI_Comm_test_inter(dup, &flag));
 	CHECK(!flag);
 	/* nonblocking dup, dup with info, info hints */

@@ -302,3 +302,22 @@ int sc_mpi_attrs_restore(char *err, size_t errlen)
 		snprintf(err, errlen, "%s failed (MPI error %d)", what, rc);
 	return rc ? -1 : 0;
 }
+
+/* The application may keep the pointer MPI_Comm_get_attr gave it for MPI_TAG_UB and read it
+ * after a restart, when the lower half it pointed into is gone: it points to a copy here (one
+ * slot per keyval, written again by every call; the values of a new MPI replace it only then). */
+void sc_mpi_comm_attr(int keyval, void *attribute_val, const int *flag)
+{
+	static const int predefined[] = {MPI_TAG_UB,	      MPI_IO,	  MPI_HOST,
+					 MPI_WTIME_IS_GLOBAL, MPI_APPNUM, MPI_LASTUSEDCODE,
+					 MPI_UNIVERSE_SIZE};
+	static int copies[sizeof predefined / sizeof *predefined];
+	if (!*flag)
+		return;
+	for (size_t i = 0; i < sizeof predefined / sizeof *predefined; i++)
+		if (keyval == predefined[i]) {
+			int **value = attribute_val;
+			copies[i] = **value;
+			*value = &copies[i];
+		}
+}

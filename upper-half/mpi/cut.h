@@ -195,6 +195,9 @@ void sc_mpi_keyval_freed(int kind, int app);
 /* At a checkpoint (drain): every attribute of a user keyval into upper-half memory; at a
  * restart, after every object is rebuilt: the keyvals and those attributes again. */
 int sc_mpi_attrs_save(char *err, size_t errlen);
+/* MPI_Comm_get_attr found a predefined attribute: *(int **)attribute_val is repointed from the
+ * lower half's memory to a copy in the upper half's, which a restart keeps. */
+void sc_mpi_comm_attr(int keyval, void *attribute_val, const int *flag);
 int sc_mpi_attrs_restore(char *err, size_t errlen);
 
 /* Open MPI files (files.c): each one's file pointers at a checkpoint, and back there at a
