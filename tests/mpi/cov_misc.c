@@ -354,7 +354,7 @@ static void environment(void)
 	CHECK(MPI_Wtick() > 0 && MPI_Wtick() < 1);
 	int v = 0, sv = -1, flag = 0, prov = -1, len = 0;
 	OK(MPI_Get_version(&v, &sv));
-	CHECK(v >= 3 && sv >= 0);
+	CHECK(v == MPI_VERSION && sv == MPI_SUBVERSION); /* what the program compiled against */
 	char lib[MPI_MAX_LIBRARY_VERSION_STRING];
 	OK(MPI_Get_library_version(lib, &len));
 	CHECK(len > 0 && strlen(lib) > 0); /* Open MPI counts the NUL in len */
@@ -565,6 +565,12 @@ int main(int argc, char **argv)
 	 * off, as splitckpt's MPICH lower half sets it (lower-half/lh_main.c). Through splitckpt
 	 * this only changes the application's environment, never the lower half's. */
 	setenv("UCX_RCACHE_ENABLE", "n", 0);
+	int version = -1, subversion = -1; /* one of the calls allowed before MPI_Init */
+	if (MPI_Get_version(&version, &subversion) != MPI_SUCCESS || version != MPI_VERSION ||
+	    subversion != MPI_SUBVERSION) {
+		fprintf(stderr, "MPI_Get_version before MPI_Init: %d.%d\n", version, subversion);
+		return 2;
+	}
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);

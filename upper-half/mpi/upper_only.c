@@ -1,9 +1,20 @@
 /* The MPI functions answered in the upper half without crossing (the list's `upper` lines):
- * MPI_Pcontrol, address arithmetic, and the extent queries removed in MPI 3.0, which are the
- * MPI-2 MPI_Type_get_extent in parts. Each is what MPICH computes; the older names that are
- * plain renames are generated (the list's `alias` lines). */
+ * MPI_Get_version (the ABI's), MPI_Pcontrol, address arithmetic, and the extent queries removed
+ * in MPI 3.0, which are the MPI-2 MPI_Type_get_extent in parts; all but the version compute what
+ * MPICH does. The older names that are plain renames are generated (the list's `alias` lines). */
 #include <mpi.h>
 #include <stdint.h>
+
+/* The version of the interface the application sees: the standard ABI's of our mpi.h (MPI 5.0),
+ * so that what a program tests at compile time (MPI_VERSION) and at run time agree, and the
+ * same under every MPI beneath. Callable before MPI_Init, as the standard allows. */
+int PMPI_Get_version(int *version, int *subversion)
+{
+	*version = MPI_VERSION;
+	*subversion = MPI_SUBVERSION;
+	return MPI_SUCCESS;
+}
+int MPI_Get_version(int *version, int *subversion) __attribute__((weak, alias("PMPI_Get_version")));
 
 /* The profiling interface's hook: MPICH's does nothing, and a tool intercepts MPI_Pcontrol. */
 int PMPI_Pcontrol(const int level, ...)
