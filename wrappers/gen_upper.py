@@ -376,8 +376,16 @@ def upper_func(f):
     if "keyval_free" in f.flags:
         o.append("\tif (rc != 0)")
         o.append(f"\t\t*{f.params[0].name} = kv_app;")
-    o.append("\tif (__builtin_expect(rc != 0, 0))")
+    # A failed call hands back the NULL handle for each object it would have made (as MPICH
+    # does when an attribute copy callback fails an MPI_Comm_dup), never a stale value.
+    made = [p for p in f.crossing
+            if p.kind == "handle_out" and "existing" not in p.flags and p.hkind != "request"]
+    o.append("\tif (__builtin_expect(rc != 0, 0))" + (" {" if made else ""))
+    for p in made:
+        o.append(f"\t\t*{p.name} = ({p.base})(uintptr_t)sc_vk_null[SC_VK_{p.hkind.upper()}];")
     o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, rc);")
+    if made:
+        o.append("\t}")
     o += post
     if "keyval_free" in f.flags:
         o.append(f"\tsc_mpi_keyval_freed({keyval_kind(f)}, kv_app);")

@@ -248,6 +248,12 @@ static int count_delete(MPI_Comm comm, int keyval, void *val, void *extra)
 	return MPI_SUCCESS;
 }
 
+static int copy_fails(MPI_Comm comm, int keyval, void *extra, void *in, void *out, int *flag)
+{
+	(void)comm, (void)keyval, (void)extra, (void)in, (void)out, (void)flag;
+	return MPI_ERR_OTHER;
+}
+
 static void attributes(void)
 {
 	struct attr_state st = {0, 0, MPI_COMM_NULL, 0};
@@ -264,6 +270,16 @@ static void attributes(void)
 	void *v = NULL;
 	OK(MPI_Comm_get_attr(a, k2, &v, &flag));
 	CHECK(flag && (intptr_t)v == 200);
+	/* a copy callback that fails fails the dup, which hands back MPI_COMM_NULL */
+	int kf;
+	MPI_Comm failed = MPI_COMM_WORLD, c;
+	OK(MPI_Comm_dup(MPI_COMM_WORLD, &c));
+	OK(MPI_Comm_create_keyval(copy_fails, MPI_COMM_NULL_DELETE_FN, &kf, NULL));
+	OK(MPI_Comm_set_attr(c, kf, (void *)(intptr_t)1));
+	OK(MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN));
+	CHECK(MPI_Comm_dup(c, &failed) != MPI_SUCCESS && failed == MPI_COMM_NULL);
+	OK(MPI_Comm_free(&c));
+	OK(MPI_Comm_free_keyval(&kf));
 	OK(MPI_Comm_dup(a, &b)); /* copies: k1 through the callback, k2 as is, k3 not */
 	CHECK(st.copies == 1 && st.last_comm == a);
 	OK(MPI_Comm_get_attr(b, k1, &v, &flag));

@@ -222,6 +222,13 @@ static int type_delete(MPI_Datatype dt, int keyval, void *val, void *extra)
 	return MPI_SUCCESS;
 }
 
+static int type_copy_fails(MPI_Datatype old, int keyval, void *extra, void *in, void *out,
+			   int *flag)
+{
+	(void)old, (void)keyval, (void)extra, (void)in, (void)out, (void)flag;
+	return MPI_ERR_OTHER;
+}
+
 static void type_attributes(void)
 {
 	struct tattr t = {0, 0, MPI_DATATYPE_NULL, 0};
@@ -236,6 +243,18 @@ static void type_attributes(void)
 	void *v = NULL;
 	OK(MPI_Type_get_attr(a, k, &v, &flag));
 	CHECK(flag && (intptr_t)v == 1);
+	/* a copy callback that fails fails the dup, which hands back MPI_DATATYPE_NULL */
+	int kf;
+	MPI_Datatype failed = MPI_INT, c;
+	OK(MPI_Type_contiguous(2, MPI_INT, &c));
+	OK(MPI_Type_create_keyval(type_copy_fails, MPI_TYPE_NULL_DELETE_FN, &kf, NULL));
+	OK(MPI_Type_set_attr(c, kf, (void *)(intptr_t)1));
+	OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD,
+				   MPI_ERRORS_RETURN)); /* a type's errors go there */
+	CHECK(MPI_Type_dup(c, &failed) != MPI_SUCCESS && failed == MPI_DATATYPE_NULL);
+	OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
+	OK(MPI_Type_free(&c));
+	OK(MPI_Type_free_keyval(&kf));
 	OK(MPI_Type_dup(a, &b)); /* copies k through the callback, kd as is */
 	CHECK(t.copies == 1 && t.last == a);
 	OK(MPI_Type_get_attr(b, k, &v, &flag));
