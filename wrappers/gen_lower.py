@@ -46,6 +46,16 @@ def tmp_array(n, elem, ln, pre, frees, allocated, init="", if_null=None):
     allocated.append(f"s_{n}, l_{n}")
 
 
+def file_errh_once(called, f, args, call):
+    """The lines making `call`; a nonblocking MPI-IO one with the file's error handler set aside
+    and called once after it (lh_file_errh_hold, lower-half/mpi/lh_mpi.h: MPICH calls it twice)."""
+    if not called.startswith("MPI_File_i"):
+        return [f"\t{call}"]
+    fh = next(a for a, p in zip(args, f.params) if getattr(p, "hkind", None) == "file")
+    return [f"\tMPI_Errhandler held = lh_file_errh_hold({fh});", f"\t{call}",
+            f"\trc = lh_file_errh_release({fh}, held, rc);"]
+
+
 def lower_func(f):
     """The shim of one function; a via= function whose nonblocking form the backend lacks
     (Open MPI 4.1: MPI_Isendrecv) falls back to the blocking call itself."""
@@ -212,7 +222,7 @@ def lower_func1(f):
                 st = f.status_param()
                 nb_args = [a for a, p in zip(args, f.params) if p.kind != "status_out"]
                 o.append("\tMPI_Request req = MPI_REQUEST_NULL;")
-                o.append(f"\trc = {f.via}({', '.join(nb_args + ['&req'])});")
+                o += file_errh_once(f.via, f, args, f"rc = {f.via}({', '.join(nb_args + ['&req'])});")
                 # the rank whose MPI_PROC_NULL empties the status: the receive's source
                 ranks = sorted((p for p in f.params if p.kind == "rank"),
                                key=lambda p: p.name != "source")
@@ -256,7 +266,7 @@ def lower_func1(f):
                     o.append(f"\t\trc = {f.poll}({', '.join(targs)});")
                     o.append("\t} while (rc == MPI_SUCCESS && !flag && !lh_slice_over(&sl));")
                 else:
-                    o.append(f"\trc = {f.name}({', '.join(args)});")
+                    o += file_errh_once(f.name, f, args, f"rc = {f.name}({', '.join(args)});")
                 if cb:
                     p, cls = cb
                     outs = [q for q in f.params if q.kind == "handle_out"]

@@ -53,6 +53,34 @@ int lh_testall(int count, MPI_Request requests[], int *flag, MPI_Status statuses
 	return MPI_Waitall(count, requests, statuses);
 }
 
+/* Threads starting I/O on one file would otherwise take each other's ERRORS_RETURN for the
+ * file's handler: the set-aside is one at a time (the start is short; the I/O runs after). */
+static pthread_mutex_t file_errh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+MPI_Errhandler lh_file_errh_hold(MPI_File fh)
+{
+	MPI_Errhandler held = MPI_ERRHANDLER_NULL;
+	pthread_mutex_lock(&file_errh_lock);
+	if (MPI_File_get_errhandler(fh, &held) == MPI_SUCCESS)
+		MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
+	else /* no such file: MPI reports that through MPI_FILE_NULL's handler */
+		held = MPI_ERRHANDLER_NULL;
+	return held;
+}
+
+int lh_file_errh_release(MPI_File fh, MPI_Errhandler held, int rc)
+{
+	const int restore = held != MPI_ERRHANDLER_NULL;
+	if (restore) {
+		MPI_File_set_errhandler(fh, held);
+		MPI_Errhandler_free(&held); /* our reference: the file keeps its own */
+	}
+	pthread_mutex_unlock(&file_errh_lock);
+	if (restore && rc != MPI_SUCCESS)
+		MPI_File_call_errhandler(fh, rc); /* rc stays the call's: the handler returned */
+	return rc;
+}
+
 int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend)
 {
 	MPI_Status s;

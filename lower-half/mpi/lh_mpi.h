@@ -157,6 +157,13 @@ static inline int lh_slice_over(struct lh_slice *s)
  * svc.wait_slice. */
 int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend);
 
+/* MPICH 4.0.2's nonblocking MPI-IO calls (MPI_File_iread_at...), and so the blocking ones a
+ * via= shim runs as them, call the file's error handler twice for one failure: the shims start
+ * them with the handler set aside (lh_file_errh_hold) and call it once themselves
+ * (lh_file_errh_release, which returns rc). */
+MPI_Errhandler lh_file_errh_hold(MPI_File fh);
+int lh_file_errh_release(MPI_File fh, MPI_Errhandler held, int rc);
+
 /* MPI_Testall for the time-sliced MPI_Waitall (the list's poll=lh_testall), made of
  * MPI_Request_get_status and MPI_Waitall: MPICH 4.0.2's MPI_Testall fails with
  * MPI_ERR_IN_STATUS (MPI_ERR_PENDING) while a persistent collective is unfinished. */
