@@ -283,10 +283,18 @@ def lower_func1(f):
                 if f.poll:
                     o.append("\tif (pending)")
                     o.append("\t\treturn SC_MPI_PENDING;")
-                o.append("\tif (rc != MPI_SUCCESS)")
-                o.append("\t\treturn lh_err_out(rc);")
-                o += post
-                o.append("\treturn 0;")
+                if statuses and post:
+                    # MPI_ERR_IN_STATUS: the call completed requests (MPI_Testsome's outcount
+                    # says which), and the statuses say which failed
+                    o.append("\tif (rc != MPI_SUCCESS && rc != MPI_ERR_IN_STATUS)")
+                    o.append("\t\treturn lh_err_out(rc);")
+                    o += post
+                    o.append("\treturn rc == MPI_SUCCESS ? 0 : lh_err_out(rc);")
+                else:
+                    o.append("\tif (rc != MPI_SUCCESS)")
+                    o.append("\t\treturn lh_err_out(rc);")
+                    o += post
+                    o.append("\treturn 0;")
                 o.append("}")
                 o.append("#else")
     o += unimplemented_shim(f, sig)  # the backend lacks the function

@@ -36,22 +36,7 @@ uint64_t lh_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- waits ------------------------------------------------------------------------------ */
-
-int lh_testall(int count, MPI_Request requests[], int *flag, MPI_Status statuses[])
-{
-	*flag = 0;
-	for (int i = 0; i < count; i++) {
-		int done = 0;
-		/* looks without completing, and drives MPI's progress; an error is MPI_Waitall's
-		 * to report, with the statuses */
-		if (MPI_Request_get_status(requests[i], &done, MPI_STATUS_IGNORE) == MPI_SUCCESS &&
-		    !done)
-			return MPI_SUCCESS;
-	}
-	*flag = 1;
-	return MPI_Waitall(count, requests, statuses);
-}
+/* ---- MPI-IO error handlers ---------------------------------------------------------------- */
 
 /* Threads starting I/O on one file would otherwise take each other's ERRORS_RETURN for the
  * file's handler: the set-aside is one at a time (the start is short; the I/O runs after). */
@@ -80,6 +65,8 @@ int lh_file_errh_release(MPI_File fh, MPI_Errhandler held, int rc)
 		MPI_File_call_errhandler(fh, rc); /* rc stays the call's: the handler returned */
 	return rc;
 }
+
+/* ---- waits ------------------------------------------------------------------------------ */
 
 int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend)
 {

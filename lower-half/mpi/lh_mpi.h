@@ -164,11 +164,6 @@ int lh_finish(MPI_Request *req, struct sc_abi_status *status, uint64_t *pend);
 MPI_Errhandler lh_file_errh_hold(MPI_File fh);
 int lh_file_errh_release(MPI_File fh, MPI_Errhandler held, int rc);
 
-/* MPI_Testall for the time-sliced MPI_Waitall (the list's poll=lh_testall), made of
- * MPI_Request_get_status and MPI_Waitall: MPICH 4.0.2's MPI_Testall fails with
- * MPI_ERR_IN_STATUS (MPI_ERR_PENDING) while a persistent collective is unfinished. */
-int lh_testall(int count, MPI_Request requests[], int *flag, MPI_Status statuses[]);
-
 /* ---- temporary arrays ------------------------------------------------------------------ */
 /* n elements of elem bytes: small if they fit, else malloc'ed (NULL: out of memory or a count
  * no array can have). n is 64-bit: the large-count (_c) functions' counts are MPI_Count. */

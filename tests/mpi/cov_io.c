@@ -3,9 +3,10 @@
  * collective individual-pointer calls (MPI_File_read/write_all, iread/iwrite_all), split
  * collectives (a write or read begun in one round and ended in the next, so checkpoints land
  * between begin and end), and the file queries and settings (access mode, atomicity, info, view,
- * group, byte offsets, size, preallocation), with their large-count forms. Two files stay open
- * the whole run: a restart must put both file pointers back, reopen a file created with
- * MPI_MODE_EXCL and still answer its access mode, and set atomicity and info again.
+ * group, byte offsets, size, preallocation), with their large-count forms, and MPI_Waitall over
+ * I/O requests. Two files stay open the whole run: a restart must put both file pointers back,
+ * reopen a file created with MPI_MODE_EXCL and still answer its access mode, and set atomicity
+ * and info again.
  * Self-checking; every value read is one some rank wrote in this run. */
 #include <mpi.h>
 #include <stdio.h>
@@ -172,7 +173,7 @@ static void shared_pointer(int step)
 }
 
 /* Round step's ints in fh: [4R*step, 4R*step + R) the split collectives', then R for
- * write_all, R for iwrite_all (R = size). */
+ * write_all, R for iwrite_all, R for io_requests (R = size). */
 static MPI_Offset slot(int step, int part, int r)
 {
 	return (MPI_Offset)4 * size * step + (MPI_Offset)part * size + r;
@@ -216,6 +217,25 @@ static void collective_pointer(int step)
 	CHECK(in == value(step, next, 4));
 	OK(MPI_File_get_position(fh, &pos));
 	CHECK(pos == slot(step, 2, next) + 1);
+}
+
+/* MPI_Waitall over ROMIO's requests (and a null one, whose status is empty). */
+static void io_requests(int step)
+{
+	int v = value(step, rank, 8), in = -1, cnt = -1;
+	MPI_Request r[3];
+	MPI_Status st[3];
+	OK(MPI_File_iwrite_at(fh, slot(step, 3, rank), &v, 1, MPI_INT, &r[0]));
+	r[1] = MPI_REQUEST_NULL;
+	OK(MPI_File_iread_at(fh, slot(step, 1, rank), &in, 1, MPI_INT, &r[2]));
+	OK(MPI_Waitall(3, r, st));
+	CHECK(r[0] == MPI_REQUEST_NULL && r[2] == MPI_REQUEST_NULL);
+	OK(MPI_Get_count(&st[0], MPI_INT, &cnt));
+	CHECK(cnt == 1);
+	OK(MPI_Get_count(&st[1], MPI_INT, &cnt));
+	CHECK(cnt == 0 && st[1].MPI_TAG == MPI_ANY_TAG && st[1].MPI_SOURCE == MPI_ANY_SOURCE);
+	OK(MPI_Get_count(&st[2], MPI_INT, &cnt));
+	CHECK(cnt == 1 && in == value(step, rank, 3));
 }
 
 /* The split collective begun last round ends; one of the other kind begins, to end next round:
@@ -333,6 +353,7 @@ int main(int argc, char **argv)
 		queries();
 		shared_pointer(step);
 		collective_pointer(step);
+		io_requests(step);
 		split(step);
 		cov_step_done(step, steps);
 	}
