@@ -324,6 +324,10 @@ int sc_procstate_capture(int own_fd, char *err, size_t errlen)
 			it->it_value.tv_usec = 1;
 	}
 	capture_pending();
+	uint64_t pending = ps->shared_pending;
+	for (int i = 0; i < ps->npending; i++)
+		pending |= ps->pending[i].mask;
+	sc_timers_pending(pending);
 	if (!getcwd(ps->cwd, sizeof ps->cwd)) {
 		snprintf(err, errlen, "cannot checkpoint: the working directory is gone (%s)",
 			 strerror(errno));

@@ -51,8 +51,10 @@ int sc_list_tids(int *tids, int max, char *err, size_t errlen);
 /* ---- timers.c: POSIX timers, recreated with their ids at restart ------------------------- */
 int sc_timers_capture(char *err, size_t errlen);
 int sc_timers_restore(char *err, size_t errlen);
-/* Signals of the periodic timers whose expiry was still pending at the checkpoint: restore
- * re-arms them to expire at once, which delivers that expiry again. */
+/* After the pending signals are read: a timer whose signal is among them is re-armed to expire
+ * at once at restart (also one that fired after sc_timers_capture read it). Those signals:
+ * sc_timers_refired_signals, which restore re-arms and so delivers again, with their siginfo. */
+void sc_timers_pending(uint64_t pending);
 uint64_t sc_timers_refired_signals(void);
 
 /* ---- procstate.c: kernel state of the process that memory does not hold ------------------ */

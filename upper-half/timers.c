@@ -141,6 +141,23 @@ int sc_timers_capture(char *err, size_t errlen)
 	return 0;
 }
 
+/* A timer can fire between timer_gettime above and the read of the pending signals: it then
+ * reads as armed while its signal is pending, which a restart would send again without its
+ * siginfo (kill: SI_USER, no sigev_value). A timer whose signal was pending is re-armed to
+ * expire at once instead, and its signal comes back from the timer, with its own value. */
+void sc_timers_pending(uint64_t pending)
+{
+	for (int i = 0; i < ntimers; i++) {
+		const int s = timers[i].signo;
+		if (timers[i].notify == N_NONE || s < 1 || s > 64 ||
+		    !(pending & (1ull << (s - 1))) || timers[i].refire)
+			continue;
+		timers[i].spec.it_value.tv_sec = 0;
+		timers[i].spec.it_value.tv_nsec = 1;
+		timers[i].refire = 1;
+	}
+}
+
 uint64_t sc_timers_refired_signals(void)
 {
 	uint64_t m = 0;
