@@ -21,8 +21,10 @@ checkpoint() {
 	local rc=0
 	timeout -k 5 60 "$SC" command --ckptdir "$1" "--$2" >"$WORK/cmd.out" 2>&1 || rc=$?
 	if ((rc != 0)); then
-		echo "---- $1/coordinator.log (end):" >&2
+		echo "---- $1/coordinator.log (end), the job's status and errors:" >&2
 		tail -n 15 "$1/coordinator.log" >&2
+		timeout 10 "$SC" command --ckptdir "$1" --status >&2
+		tail -n 5 "$WORK"/*.out.err >&2
 		fail "$2 of $1 (status $rc): $(cat "$WORK/cmd.out")"
 	fi
 }

@@ -10,7 +10,8 @@ export UCX_RCACHE_ENABLE=n
 build ckpt_mix
 N=4 STEPS=600 PAUSE=0 NCKPT=30
 dir=$WORK/ckpt-stress
-run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "native run"
+# 4 busy ranks on 2 cores: the native run alone takes a minute, more while other tests run
+TIMEOUT=$CKPT_TIMEOUT run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "native run"
 timeout -k 5 "$CKPT_TIMEOUT" "$MPIEXEC" -n $N "$SC" launch --quiet --keep 40 --ckptdir "$dir" \
 	"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run.out" 2>"$WORK/run.err" &
 pid=$!
