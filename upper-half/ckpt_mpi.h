@@ -14,6 +14,11 @@ struct sc_mpi_ckpt_ops {
 	int (*restart)(char *err, size_t errlen);
 };
 
+/* The memory of MPI_Win_allocate_shared windows: MAP_SHARED mappings of files in /dev/shm with
+ * this prefix, the only writable shared file mappings a checkpoint takes (their contents, as
+ * private memory: the MPI layer shares them again at a restart, mpi/winshared.c). */
+#define SC_SHM_WIN_PREFIX "/dev/shm/splitckpt-win-"
+
 /* Defined in libsplitckpt; weak in libsplitckpt_mpi, which also runs without it. */
 void sc_ckpt_register_mpi(const struct sc_mpi_ckpt_ops *ops);
 

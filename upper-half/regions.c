@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ckpt_mpi.h"
 #include "maps.h"
 #include "runtime.h"
 
@@ -47,8 +48,9 @@ static int add(struct collect_state *st, const struct sc_map_entry *e, uint64_t 
 {
 	/* A read-only shared file mapping (glibc's gconv cache, locale archives) cannot differ
 	 * from a private copy, so it is saved and restored as one; a writable one would lose the
-	 * link to its file. */
-	if (e->shared && e->name[0] == '/' && (e->prot & PROT_WRITE)) {
+	 * link to its file, unless it is an MPI shared window's, which a restart shares again. */
+	if (e->shared && e->name[0] == '/' && (e->prot & PROT_WRITE) &&
+	    strncmp(e->name, SC_SHM_WIN_PREFIX, sizeof SC_SHM_WIN_PREFIX - 1) != 0) {
 		snprintf(st->err, st->errlen,
 			 "cannot checkpoint the writable shared file mapping of %s at %#lx-%#lx "
 			 "(writable MAP_SHARED file mappings are not supported)",

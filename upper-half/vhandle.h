@@ -42,6 +42,8 @@ enum {
 	SC_VOBJ_SHARED_FP = 2048,
 	/* a file opened with MPI_MODE_EXCL, whose record a checkpoint changed to reopen it */
 	SC_VOBJ_OPENED_EXCL = 4096,
+	/* a window of MPI_Win_allocate_shared (mpi/winshared.c) */
+	SC_VOBJ_WIN_SHARED = 8192,
 };
 
 struct sc_vobj {

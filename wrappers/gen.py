@@ -58,6 +58,8 @@ def across_checkpoint(f):
         return "upper-half memory, attached again at restart (upper-half/mpi/bsend_buffer.c)"
     if f.name.startswith("MPI_Buffer_detach"):
         return "no buffer attached again at restart"
+    if f.name.startswith("MPI_Win_allocate_shared"):
+        return "memory saved, shared again at restart (mpi/winshared.c; ranks on one node)"
     if f.name == "MPI_Alloc_mem":
         return "upper-half memory: saved with the program"
     if "keyval_new" in f.flags:

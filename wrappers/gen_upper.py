@@ -305,7 +305,7 @@ def upper_func(f):
         cleanup.append(f"\tif (rc != 0)\n\t\tsc_mpi_rma_failed(SC_FN_{f.name}, {first_int});")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
-    if "win_free" in f.flags:  # an MPI_Win_allocate window's memory goes with it (winmem.c)
+    if "win_free" in f.flags:  # an MPI_Win_allocate(_shared) window's memory goes with it
         o.append(f"\tvoid *win_memory = sc_mpi_win_memory(*{f.params[0].name});")
     if "info_free" in f.flags:  # its keys, while a record keeps it (upper-half/mpi/infos.c)
         o.append(f"\tsc_mpi_info_freeing(*{f.params[0].name});")
@@ -386,11 +386,11 @@ def upper_func(f):
     o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, rc);")
     if made:
         o.append("\t}")
+    if "win_free" in f.flags:  # before post, which forgets the window
+        o.append(f"\tsc_mpi_win_freed(*{f.params[0].name}, win_memory);")
     o += post
     if "keyval_free" in f.flags:
         o.append(f"\tsc_mpi_keyval_freed({keyval_kind(f)}, kv_app);")
-    if "win_free" in f.flags:
-        o.append("\tfree(win_memory);")
     if "win_attr" in f.flags:  # MPI_Win_get_attr(win, keyval, attribute_val, flag)
         a = [p.name for p in f.params]
         o.append(f"\tsc_mpi_win_attr({a[0]}, {a[1]}, {a[2]}, {a[3]});")

@@ -222,6 +222,15 @@ int sc_mpi_info_restore(const struct sc_vobj *info);
  * MPI_Win_get_attr's answer for MPI_WIN_CREATE_FLAVOR made "allocated" again. */
 void *sc_mpi_win_memory(const void *win);
 void sc_mpi_win_attr(const void *win, int keyval, void *attribute_val, const int *flag);
+/* MPI_Win_free succeeded on win (still valid), whose sc_mpi_win_memory was memory: frees it,
+ * or unmaps the memory of a window of MPI_Win_allocate_shared. */
+void sc_mpi_win_freed(const void *win, void *memory);
+
+/* Windows of MPI_Win_allocate_shared (winshared.c): one's memory is gone (the window, or the
+ * record of an allocation that failed); at a restart, after the communicators are made again
+ * and before the windows are, their memory shared again between the processes. */
+void sc_mpi_win_shared_freed(const void *win);
+int sc_mpi_win_shared_restore(char *err, size_t errlen);
 
 /* ---- what the checkpoint thread calls (ckpt_mpi.h) -------------------------------------- */
 /* Phase quiesce: with targets == "" starts the cut and reports this rank's collective counts in

@@ -1,7 +1,8 @@
 /* MPI_Win_allocate with the window's memory in the upper half, so that a checkpoint saves it
  * and a restart finds it at the same address: the memory comes from the upper half's heap and
  * the window is an MPI_Win_create of it (a record a restart replays). The window still says it
- * was allocated (MPI_WIN_CREATE_FLAVOR), and MPI_Win_free frees its memory. MPI_Alloc_mem's
+ * was allocated (MPI_WIN_CREATE_FLAVOR; a shared one of winshared.c, that it is shared), and
+ * MPI_Win_free frees its memory. MPI_Alloc_mem's
  * memory comes from the upper half's heap as well (MPI may use any memory for windows and
  * messages: MPICH's own would be lost at a restart). */
 #define _GNU_SOURCE
@@ -64,7 +65,19 @@ void *sc_mpi_win_memory(const void *win)
 
 void sc_mpi_win_attr(const void *win, int keyval, void *attribute_val, const int *flag)
 {
-	static const int allocated = MPI_WIN_FLAVOR_ALLOCATE;
-	if (*flag && keyval == MPI_WIN_CREATE_FLAVOR && sc_mpi_win_memory(win))
+	static const int allocated = MPI_WIN_FLAVOR_ALLOCATE, shared = MPI_WIN_FLAVOR_SHARED;
+	if (!*flag || keyval != MPI_WIN_CREATE_FLAVOR || (uintptr_t)win < SC_VH_PREDEF_MAX)
+		return;
+	if (sc_mpi_win_memory(win))
 		*(const int **)attribute_val = &allocated;
+	else if (((const struct sc_vobj *)win)->flags & SC_VOBJ_WIN_SHARED)
+		*(const int **)attribute_val = &shared;
+}
+
+void sc_mpi_win_freed(const void *win, void *memory)
+{
+	free(memory);
+	if ((uintptr_t)win >= SC_VH_PREDEF_MAX &&
+	    (((const struct sc_vobj *)win)->flags & SC_VOBJ_WIN_SHARED))
+		sc_mpi_win_shared_freed(win);
 }
