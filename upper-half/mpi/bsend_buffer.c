@@ -42,18 +42,23 @@ int PMPI_Buffer_attach_c(void *buffer, MPI_Count size)
 int MPI_Buffer_attach_c(void *buffer, MPI_Count size)
     __attribute__((weak, alias("PMPI_Buffer_attach_c")));
 
-/* MPI waits here until every message in the buffer is sent: a checkpoint waits for it. */
+/* After MPI_Buffer_detach (which returns once MPI sent every buffered message). */
+static int detached(int fn, int rc)
+{
+	if (rc != 0)
+		return sc_mpi_fail(fn, rc);
+	attached = NULL;
+	attached_size = 0;
+	sc_mpi_leave();
+	return MPI_SUCCESS;
+}
+
 int PMPI_Buffer_detach(void *buffer_addr, int *size)
 {
 	const struct sc_mpi_table *tab = sc_mpi_begin();
 	int rc;
 	SC_MPI_CALL(rc = tab->Buffer_detach(buffer_addr, size));
-	if (rc != 0)
-		return sc_mpi_fail(SC_FN_MPI_Buffer_detach, rc);
-	attached = NULL;
-	attached_size = 0;
-	sc_mpi_leave();
-	return MPI_SUCCESS;
+	return detached(SC_FN_MPI_Buffer_detach, rc);
 }
 int MPI_Buffer_detach(void *buffer_addr, int *size)
     __attribute__((weak, alias("PMPI_Buffer_detach")));
@@ -63,12 +68,7 @@ int PMPI_Buffer_detach_c(void *buffer_addr, MPI_Count *size)
 	const struct sc_mpi_table *tab = sc_mpi_begin();
 	int rc;
 	SC_MPI_CALL(rc = tab->Buffer_detach_c(buffer_addr, size));
-	if (rc != 0)
-		return sc_mpi_fail(SC_FN_MPI_Buffer_detach_c, rc);
-	attached = NULL;
-	attached_size = 0;
-	sc_mpi_leave();
-	return MPI_SUCCESS;
+	return detached(SC_FN_MPI_Buffer_detach_c, rc);
 }
 int MPI_Buffer_detach_c(void *buffer_addr, MPI_Count *size)
     __attribute__((weak, alias("PMPI_Buffer_detach_c")));
