@@ -304,8 +304,8 @@ def lower_func1(f):
 
 def lower_consts():
     """lh_peers (len=peers:) and the conversions of the list's const classes: enumerated values
-    (enum=, enum_out=) map one to one, flag sets (bits=, bits_out=) bit by bit; a value of no listed name
-    (a user keyval, a count) crosses as is."""
+    (enum=, enum_out=) map one to one, flag sets (bits=, bits_out=) bit by bit; a value of no
+    listed name (a user keyval, a count) crosses as is."""
     o = ["/* Trampolines of lh_callbacks.c (calls from MPI into the application). */"]
     for cls, (fty, hty) in sorted(CALLBACK_PROTOS.items()):
         o += [f"int lh_cb_{cls}_get(void *upper_fn);", f"{fty} *lh_cb_{cls}_fn(int slot);",
