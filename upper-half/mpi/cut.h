@@ -286,6 +286,12 @@ int sc_cut_comm_tables(struct sc_comm_cut *c, uint64_t lower);
  * leaves it for MPI_Grequest_complete. */
 int sc_mpi_completed_request(const struct sc_abi_status *st, uint64_t *lower);
 int sc_mpi_status_request(const struct sc_abi_status *st, int complete, uint64_t *lower);
+/* MPI's empty status (MPI 4.1 section 3.7.3): source MPI_ANY_SOURCE, tag MPI_ANY_TAG, no error,
+ * and the private words zero, which every lower half reads as count 0, not cancelled. */
+static inline void sc_mpi_empty_status(struct sc_abi_status *st)
+{
+	*st = (struct sc_abi_status){.source = SC_ABI_ANY_SOURCE, .tag = SC_ABI_ANY_TAG};
+}
 /* Lengths of arrays a creation record copies (replay.c): the sum of n counts (MPI_Dist_graph_
  * create's edges), the dimensions of a Cartesian communicator (MPI_Cart_sub's remain_dims). In
  * the creating call's window. */

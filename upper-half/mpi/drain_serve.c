@@ -425,9 +425,7 @@ int sc_mpi_answer_inactive(struct sc_vobj *o)
 	if (!(sc_mpi_fn_request[o->fn] & SC_REQ_COLL))
 		return -1;
 	struct sc_abi_status empty;
-	memset(&empty, 0, sizeof empty);
-	empty.source = MPI_ANY_SOURCE;
-	empty.tag = MPI_ANY_TAG;
+	sc_mpi_empty_status(&empty);
 	return sc_mpi_completed_request(&empty, &o->lower);
 }
 

@@ -11,17 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PENDING, DONE, DONE_ERROR_SET }; /* per request: what Waitsome said of it */
+#include "../mpi_crossing.h"
+#include "cut.h"
 
-/* MPI's empty status, as MPI_Wait gives for a null or inactive request. */
-static void empty_status(MPI_Status *st)
-{
-	st->MPI_SOURCE = MPI_ANY_SOURCE;
-	st->MPI_TAG = MPI_ANY_TAG;
-	st->MPI_ERROR = MPI_SUCCESS;
-	PMPI_Status_set_elements(st, MPI_BYTE, 0);
-	PMPI_Status_set_cancelled(st, 0);
-}
+enum { PENDING, DONE, DONE_ERROR_SET }; /* per request: what Waitsome said of it */
 
 /* Room for n of each array: in `small` (n <= SMALL) or malloc'd. */
 enum { SMALL = 64 };
@@ -107,7 +100,7 @@ int PMPI_Waitall(int count, MPI_Request requests[], MPI_Status statuses[])
 	rc = MPI_SUCCESS;
 	for (int i = 0; i < count && statuses != MPI_STATUSES_IGNORE; i++) {
 		if (r.state[i] == PENDING) /* null or inactive from the start */
-			empty_status(&statuses[i]);
+			sc_mpi_empty_status((struct sc_abi_status *)&statuses[i]);
 		else if (r.state[i] == DONE && errors)
 			statuses[i].MPI_ERROR = MPI_SUCCESS;
 	}
