@@ -222,7 +222,8 @@ def lower_func1(f):
                 st = f.status_param()
                 nb_args = [a for a, p in zip(args, f.params) if p.kind != "status_out"]
                 o.append("\tMPI_Request req = MPI_REQUEST_NULL;")
-                o += file_errh_once(f.via, f, args, f"rc = {f.via}({', '.join(nb_args + ['&req'])});")
+                start = f"rc = {f.via}({', '.join(nb_args + ['&req'])});"
+                o += file_errh_once(f.via, f, args, start)
                 # the rank whose MPI_PROC_NULL empties the status: the receive's source
                 ranks = sorted((p for p in f.params if p.kind == "rank"),
                                key=lambda p: p.name != "source")

@@ -1,11 +1,12 @@
 /* The restart of MPI in a restored upper half, run by the checkpoint thread while the
  * application's threads are still suspended: MPI_Init of the new lower half at the saved thread
  * level, the same rank in a job of the same size, then every object rebuilt behind the handle
- * the application holds: communicators from their groups (comms_rebuild.c), other objects in
- * creation order (so collective creations happen in the same order on every rank), the last
- * call of every setter (names, error handlers, info, file views), keyvals and attributes
- * (attrs.c), file pointers (files.c), the buffer of buffered sends, and every request the cut left:
- * receives posted again, completed ones answering with the status the drain saw. */
+ * the application holds: communicators from their groups (comms_rebuild.c), the memory of
+ * shared windows shared again (winshared.c), other objects in creation order (so collective
+ * creations happen in the same order on every rank), the last call of every setter (names,
+ * error handlers, info, file views), keyvals and attributes (attrs.c), file pointers
+ * (files.c), the buffer of buffered sends, and every request the cut left: receives posted
+ * again, completed ones answering with the status the drain saw. */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <stdio.h>

@@ -2,9 +2,9 @@
  * and a restart finds it at the same address: the memory comes from the upper half's heap and
  * the window is an MPI_Win_create of it (a record a restart replays). The window still says it
  * was allocated (MPI_WIN_CREATE_FLAVOR; a shared one of winshared.c, that it is shared), and
- * MPI_Win_free frees its memory. MPI_Alloc_mem's
- * memory comes from the upper half's heap as well (MPI may use any memory for windows and
- * messages: MPICH's own would be lost at a restart). */
+ * MPI_Win_free frees its memory. MPI_Alloc_mem's memory comes from the upper half's heap as
+ * well (MPI may use any memory for windows and messages: MPICH's own would be lost at a
+ * restart). */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <stdlib.h>
