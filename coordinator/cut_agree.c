@@ -6,7 +6,9 @@
  * for every member. A rank inside a communicator's creation ("+") also takes another round: its
  * peers may already count collectives on the new communicator, which it cannot report yet; and
  * the communicators where ranks wait at their targets ("?ID") go one further, since the
- * creation may wait for them (MPI_Intercomm_create's other group).
+ * creation may wait for them (MPI_Intercomm_create's other group). A rank with an RMA epoch of
+ * general active target synchronization open ("*": posted and not waited, or started and not
+ * completed) takes another round as well, raising nothing: its peer's matching call is behind.
  * Input from ranks is checked line by line. */
 #define _GNU_SOURCE
 #include "config.h"
@@ -32,6 +34,7 @@ void agree_reset(struct checkpoint *ck)
 {
 	ck->nclocks = 0;
 	ck->creating = 0;
+	ck->epochs_open = 0;
 	ck->rounds = 0;
 	agree_reset_targets(ck);
 }
@@ -58,11 +61,14 @@ int agree_add(struct checkpoint *ck, const char *text, char *err, size_t errlen)
 {
 	/* lines "ID COUNT", "!ID": held at this communicator's collective and behind elsewhere,
 	 * "?ID": waiting at this communicator's target, or "+": a thread is inside the creation
-	 * of a communicator, which its peers may already count in */
+	 * of a communicator, which its peers may already count in, "*": a PSCW epoch is open */
 	for (const char *p = text; *p;) {
 		char *end;
-		if (p[0] == '+' && (p[1] == '\n' || !p[1])) {
-			ck->creating = 1;
+		if ((p[0] == '+' || p[0] == '*') && (p[1] == '\n' || !p[1])) {
+			if (p[0] == '+')
+				ck->creating = 1;
+			else
+				ck->epochs_open = 1;
 			p += p[1] ? 2 : 1;
 			continue;
 		}
@@ -106,10 +112,11 @@ bad:
 
 int agree_next(struct checkpoint *ck, char *err, size_t errlen)
 {
-	const int creating = ck->creating;
+	const int creating = ck->creating, epochs_open = ck->epochs_open;
 	const struct clock_entry *apart = NULL; /* one that disagrees, for the message */
-	int agreed = !creating;
+	int agreed = !creating && !epochs_open;
 	ck->creating = 0;
+	ck->epochs_open = 0;
 	for (size_t i = 0; i < ck->nclocks; i++) {
 		struct clock_entry *e = &ck->clocks[i];
 		if (e->min != e->max || e->raise) {
@@ -125,20 +132,29 @@ int agree_next(struct checkpoint *ck, char *err, size_t errlen)
 	if (agreed)
 		return 1;
 	if (++ck->rounds >= MAX_ROUNDS) {
+		const char *why = creating ? "; a rank is inside the creation of a communicator"
+				  : epochs_open
+				      ? "; a rank keeps an MPI_Win_post or MPI_Win_start epoch "
+					"open (its peer never makes the matching call)"
+				      : "";
 		if (apart)
-			snprintf(
-			    err, errlen,
-			    "the ranks did not agree on their collective counts in %d rounds "
-			    "(communicator %" PRIx64 ": counts %" PRIu64 " to %" PRIu64 "%s)%s",
-			    MAX_ROUNDS, apart->id, apart->min, apart->max,
-			    apart->raise ? ", a rank held at it" : "",
-			    creating ? "; a rank is inside the creation of a communicator" : "");
-		else
+			snprintf(err, errlen,
+				 "the ranks did not agree on their collective counts in %d rounds "
+				 "(communicator %" PRIx64 ": counts %" PRIu64 " to %" PRIu64
+				 "%s)%s",
+				 MAX_ROUNDS, apart->id, apart->min, apart->max,
+				 apart->raise ? ", a rank held at it" : "", why);
+		else if (creating)
 			snprintf(err, errlen,
 				 "the ranks did not agree on their collective counts in %d rounds: "
 				 "a rank stays inside the creation of a communicator (e.g. "
 				 "MPI_Comm_create_group waiting for a member held elsewhere)",
 				 MAX_ROUNDS);
+		else
+			snprintf(
+			    err, errlen,
+			    "the ranks did not agree on their collective counts in %d rounds%s",
+			    MAX_ROUNDS, why);
 		return -1;
 	}
 	agree_reset_targets(ck);

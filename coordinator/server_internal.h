@@ -70,6 +70,7 @@ struct checkpoint {
 	size_t nclocks, capclocks;
 	uint32_t rounds;
 	int creating;		   /* a rank was inside a communicator's creation: another round */
+	int epochs_open;	   /* a rank had a PSCW epoch open ("*"): another round */
 	struct sc_textbuf targets; /* sent in as many CKPT_PHASE messages as it takes */
 	int64_t step_start_ns;	   /* when the current step began */
 	int64_t step_ns[8];	   /* how long each finished step took, by index into the list */

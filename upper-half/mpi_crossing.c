@@ -212,6 +212,31 @@ int sc_mpi_root_peers(uint64_t lower_comm, int root)
 	return rc == 0 && me == root ? sc_mpi_peers(lower_comm) : 0;
 }
 
+int sc_mpi_degree(uint64_t lower_comm, int out)
+{
+	const struct sc_mpi_table *tab = sc_mpi_tab;
+	int topo = SC_ABI_UNDEFINED, n = 0, in_n = 0, out_n = 0, weighted = 0, me = 0, rc;
+	SC_MPI_CALL(rc = tab->Topo_test(lower_comm, &topo));
+	if (rc != 0)
+		return 0;
+	if (topo == SC_ABI_CART) {
+		SC_MPI_CALL(rc = tab->Cartdim_get(lower_comm, &n));
+		return rc == 0 ? 2 * n : 0; /* both directions of every dimension */
+	}
+	if (topo == SC_ABI_GRAPH) {
+		SC_MPI_CALL(rc = tab->Comm_rank(lower_comm, &me));
+		if (rc == 0)
+			SC_MPI_CALL(rc = tab->Graph_neighbors_count(lower_comm, me, &n));
+		return rc == 0 ? n : 0;
+	}
+	if (topo == SC_ABI_DIST_GRAPH) {
+		SC_MPI_CALL(
+		    rc = tab->Dist_graph_neighbors_count(lower_comm, &in_n, &out_n, &weighted));
+		return rc != 0 ? 0 : out ? out_n : in_n;
+	}
+	return 0;
+}
+
 int sc_mpi_fail(int fn, int rc)
 {
 	sc_mpi_thr.creating = 0;

@@ -162,6 +162,10 @@ int sc_mpi_peers(uint64_t lower_comm);
  * recvcounts), for a record's copy: the peers at the root, 0 elsewhere, where the application
  * may pass anything. root is the application's (ABI) value. */
 int sc_mpi_root_peers(uint64_t lower_comm, int root);
+/* The number of neighbours of a communicator with a topology that its neighbourhood
+ * collectives receive from (out = 0: the sources) or send to (out = 1: the destinations); 0
+ * without a topology (MPI reports that error). */
+int sc_mpi_degree(uint64_t lower_comm, int out);
 #define SC_ABI_ROOT_RANK (-4) /* the standard ABI's MPI_ROOT (checked in counters.c) */
 /* An error or special code from the lower half -> the ABI error code to return; leaves the
  * call's window. */

@@ -62,6 +62,8 @@ def across_checkpoint(f):
         return "memory saved, shared again at restart (mpi/winshared.c; ranks on one node)"
     if f.name == "MPI_Alloc_mem":
         return "upper-half memory: saved with the program"
+    if "pscw" in f.flags:
+        return "no epoch open at a cut: the checkpoint waits for it to end (mpi/pscw.c)"
     if "keyval_new" in f.flags:
         return "made again at restart (upper-half/mpi/attrs.c)"
     if f.name.endswith(("_set_attr", "_delete_attr")):

@@ -304,9 +304,9 @@ def lower_func1(f):
 
 
 def lower_consts():
-    """lh_peers (len=peers:) and the conversions of the list's const classes: enumerated values
-    (enum=, enum_out=) map one to one, flag sets (bits=, bits_out=) bit by bit; a value of no
-    listed name (a user keyval, a count) crosses as is."""
+    """lh_peers (len=peers:), lh_degree (len=sources:, dests:) and the conversions of the
+    list's const classes: enumerated values (enum=, enum_out=) map one to one, flag sets (bits=,
+    bits_out=) bit by bit; a value of no listed name (a user keyval, a count) crosses as is."""
     o = ["/* Trampolines of lh_callbacks.c (calls from MPI into the application). */"]
     for cls, (fty, hty) in sorted(CALLBACK_PROTOS.items()):
         o += [f"int lh_cb_{cls}_get(void *upper_fn);", f"{fty} *lh_cb_{cls}_fn(int slot);",
@@ -324,7 +324,17 @@ def lower_consts():
          "static inline __attribute__((unused)) int lh_peers(MPI_Comm comm)", "{",
          "\tint inter = 0, n = 0;", "\tMPI_Comm_test_inter(comm, &inter);",
          "\tif (inter)", "\t\tMPI_Comm_remote_size(comm, &n);", "\telse",
-         "\t\tMPI_Comm_size(comm, &n);", "\treturn n;", "}", ""]
+         "\t\tMPI_Comm_size(comm, &n);", "\treturn n;", "}", "",
+         "/* The neighbours comm's topology receives from (out 0) or sends to (out 1). */",
+         "static inline __attribute__((unused)) int lh_degree(MPI_Comm comm, int out)", "{",
+         "\tint topo = MPI_UNDEFINED, n = 0, in_n = 0, out_n = 0, weighted = 0, me = 0;",
+         "\tMPI_Topo_test(comm, &topo);", "\tif (topo == MPI_CART) {",
+         "\t\tMPI_Cartdim_get(comm, &n);", "\t\treturn 2 * n;", "\t}",
+         "\tif (topo == MPI_GRAPH) {", "\t\tMPI_Comm_rank(comm, &me);",
+         "\t\tMPI_Graph_neighbors_count(comm, me, &n);", "\t\treturn n;", "\t}",
+         "\tif (topo == MPI_DIST_GRAPH) {",
+         "\t\tMPI_Dist_graph_neighbors_count(comm, &in_n, &out_n, &weighted);",
+         "\t\treturn out ? out_n : in_n;", "\t}", "\treturn 0;", "}", ""]
     for cls, items in sorted(CONSTS.items()):
         o.append(f"static inline __attribute__((unused)) int lh_const_in_{cls}(int v)")
         o.append("{")

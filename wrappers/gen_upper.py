@@ -303,6 +303,13 @@ def upper_func(f):
         first_int = next((p.name for p in f.params if p.base == "int"), "0")
         o.append(f"\tsc_mpi_rma_enter(SC_FN_{f.name}, {first_int});")
         cleanup.append(f"\tif (rc != 0)\n\t\tsc_mpi_rma_failed(SC_FN_{f.name}, {first_int});")
+    win = next((p.name for p in f.params if getattr(p, "hkind", None) == "win"), None)
+    if "pscw" in f.flags and getattr(f.params[0], "hkind", None) == "group":
+        # MPI_Win_post/start: a new epoch waits at its pairs' gate, then counts (pscw.c)
+        o.append(f"\tint pscw_rc = sc_mpi_pscw_begin(SC_FN_{f.name}, {f.params[0].name}, {win});")
+        o.append("\tif (pscw_rc != 0)")
+        o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, pscw_rc);")
+        cleanup.append(f"\tif (rc != 0)\n\t\tsc_mpi_pscw_failed(SC_FN_{f.name}, {win});")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
     if "win_free" in f.flags:  # an MPI_Win_allocate(_shared) window's memory goes with it
@@ -449,9 +456,12 @@ def upper_func(f):
     if "shared_fp" in f.flags:  # a checkpoint saves the file's shared pointer (files.c)
         fh = next(p.name for p in f.params if getattr(p, "hkind", None) == "file")
         o.append(f"\tsc_mpi_file_shared_used({fh});")
+    if "pscw" in f.flags and getattr(f.params[0], "hkind", None) != "group":
+        # MPI_Win_complete, MPI_Win_wait, MPI_Win_test (when its flag is set) end an epoch
+        flag = next((f"*{p.name}" for p in f.params if p.name == "flag"), "1")
+        o.append(f"\tsc_mpi_pscw_end(SC_FN_{f.name}, {win}, {flag});")
     if "epoch" in f.flags:  # the window's RMA epoch (upper-half/mpi/rma.c)
         ints = [p.name for p in f.params if p.base == "int"] + ["0", "0", "0"]
-        win = next(p.name for p in f.params if getattr(p, "hkind", None) == "win")
         o.append(f"\tsc_mpi_rma_epoch(SC_FN_{f.name}, {win}, {', '.join(ints[:3])});")
     if "init" in f.flags:
         o.append("\tsc_mpi_after_init();")

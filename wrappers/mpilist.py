@@ -223,17 +223,23 @@ class Func:
 def len_expr(p, f, half):
     """The C length of array parameter p in one half. len=N names a parameter (or is a
     number); len=peers:COMM is the number of processes COMM talks to (its size, or its remote
-    size for an intercommunicator), 0 when the array pointer is NULL (ignored with
-    MPI_IN_PLACE)."""
+    size for an intercommunicator), len=sources:COMM and len=dests:COMM the number of
+    neighbours of COMM's topology that a neighbourhood collective receives from and sends to;
+    each 0 when the array pointer is NULL (ignored with MPI_IN_PLACE)."""
     ln = p.opts["len"]
-    if not ln.startswith("peers:"):
+    kind, _, c = ln.partition(":")
+    if kind not in ("peers", "sources", "dests"):
         return ln
-    c = ln[6:]
     if not any(q.name == c and q.kind == "handle_in" and q.hkind == "comm" for q in f.params):
-        raise ListError(f"{p.where}: {p.name}: len=peers: needs a communicator parameter")
-    if half == "upper":
-        return f"({p.name} ? sc_mpi_peers(sc_vh_lower({c})) : 0)"
-    return f"({p.name} ? lh_peers(LH_IN_comm({c})) : 0)"
+        raise ListError(f"{p.where}: {p.name}: len={kind}: needs a communicator parameter")
+    if kind == "peers":
+        count = (f"sc_mpi_peers(sc_vh_lower({c}))" if half == "upper"
+                 else f"lh_peers(LH_IN_comm({c}))")
+    else:
+        out = int(kind == "dests")
+        count = (f"sc_mpi_degree(sc_vh_lower({c}), {out})" if half == "upper"
+                 else f"lh_degree(LH_IN_comm({c}), {out})")
+    return f"({p.name} ? {count} : 0)"
 
 
 def join_decl(ctype, name):

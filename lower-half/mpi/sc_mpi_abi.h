@@ -21,6 +21,9 @@ struct sc_abi_status {
 #define SC_ABI_PROC_NULL (-3)
 #define SC_ABI_ROOT (-4)
 #define SC_ABI_UNDEFINED (-32766)
+#define SC_ABI_CART 211 /* MPI_Topo_test's answers */
+#define SC_ABI_GRAPH 212
+#define SC_ABI_DIST_GRAPH 213
 #define SC_ABI_IN_PLACE ((void *)1)
 #define SC_ABI_THREAD_SINGLE 0
 #define SC_ABI_THREAD_FUNNELED 1024

@@ -2,8 +2,9 @@
  * mode with persistent and matched forms, blocking and nonblocking collectives, neighborhood
  * collectives, datatype constructors and queries, packing, one-sided and MPI-IO. Counts are
  * small (the MPI_Count parameters are what crosses); every result is checked. A persistent
- * receive, a window and derived types made with _c functions live for the whole run, so the
- * checkpoint tests restart them. Needs an even number of ranks. Self-checking. */
+ * receive, two windows (MPI_Win_create_c, MPI_Win_allocate_c) and derived types made with _c
+ * functions live for the whole run, so the checkpoint tests restart them. Needs an even number
+ * of ranks. Self-checking. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,9 @@ static MPI_Status sts[8];
 static MPI_Request persistent_recv;
 static int persistent_buf[4];
 static MPI_Datatype strided; /* every other int of 8 (vector_c) */
-static MPI_Win win;
+static MPI_Win win, awin;
 static int win_mem[8];
+static long *awin_mem; /* MPI_Win_allocate_c's: 2 longs */
 
 static void setup(void)
 {
@@ -29,6 +31,10 @@ static void setup(void)
 	OK(MPI_Type_commit(&strided));
 	OK(MPI_Win_create_c(win_mem, sizeof win_mem, sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD,
 			    &win));
+	OK(MPI_Win_allocate_c(2 * sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
+			      &awin_mem, &awin));
+	awin_mem[0] = awin_mem[1] = 0;
+	OK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
 static void p2p(int step)
@@ -124,6 +130,20 @@ static void p2p(int step)
 	OK(MPI_Imrecv_c(in, 2, MPI_INT, &m, &r[0]));
 	OK(MPI_Waitall(2, r, sts));
 	CHECK(in[0] == from + 4 && in[1] == from + 5);
+	/* send-receive, blocking and not, with a separate buffer and in place */
+	OK(MPI_Sendrecv_c(out, 2, MPI_INT, peer, 52, in, 2, MPI_INT, peer, 52, MPI_COMM_WORLD,
+			  &st));
+	OK(MPI_Get_count_c(&st, MPI_INT, &n));
+	CHECK(in[1] == from + 1 && n == 2 && st.MPI_SOURCE == peer && st.MPI_TAG == 52);
+	int mine[2] = {out[3], out[4]};
+	OK(MPI_Sendrecv_replace_c(mine, 2, MPI_INT, peer, 53, peer, 53, MPI_COMM_WORLD, &st));
+	CHECK(mine[0] == from + 3 && mine[1] == from + 4);
+	OK(MPI_Isendrecv_c(out + 5, 1, MPI_INT, peer, 54, in, 1, MPI_INT, peer, 54, MPI_COMM_WORLD,
+			   &r[0]));
+	mine[0] = out[6];
+	OK(MPI_Isendrecv_replace_c(mine, 1, MPI_INT, peer, 55, peer, 55, MPI_COMM_WORLD, &r[1]));
+	OK(MPI_Waitall(2, r, sts));
+	CHECK(in[0] == from + 5 && mine[0] == from + 6);
 }
 
 static void collectives(int step)
@@ -379,6 +399,21 @@ static void one_sided(int step)
 	OK(MPI_Wait(&r[1], MPI_STATUS_IGNORE));
 	OK(MPI_Win_unlock_all(win));
 	CHECK(res[0] == step + 2 && res[1] == step + 3);
+	/* request-based accumulates into the peer's MPI_Win_allocate_c memory: each round adds
+	 * step to its first long and fetches what was there */
+	long add = step, before = -1;
+	OK(MPI_Win_lock(MPI_LOCK_SHARED, peer, 0, awin));
+	OK(MPI_Rget_accumulate_c(&add, 1, MPI_LONG, &before, 1, MPI_LONG, peer, 0, 1, MPI_LONG,
+				 MPI_SUM, awin, &r[0]));
+	OK(MPI_Wait(&r[0], MPI_STATUS_IGNORE));
+	OK(MPI_Raccumulate_c(&add, 1, MPI_LONG, peer, 1, 1, MPI_LONG, MPI_SUM, awin, &r[1]));
+	OK(MPI_Wait(&r[1], MPI_STATUS_IGNORE));
+	OK(MPI_Win_unlock(peer, awin));
+	CHECK(before == (long)(step - 1) * step / 2);
+	OK(MPI_Barrier(MPI_COMM_WORLD));
+	OK(MPI_Win_lock(MPI_LOCK_SHARED, rank, 0, awin));
+	CHECK(awin_mem[0] == (long)step * (step + 1) / 2 && awin_mem[1] == awin_mem[0]);
+	OK(MPI_Win_unlock(rank, awin));
 	OK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
@@ -454,6 +489,7 @@ int main(int argc, char **argv)
 	OK(MPI_Request_free(&persistent_recv));
 	OK(MPI_Type_free(&strided));
 	OK(MPI_Win_free(&win));
+	OK(MPI_Win_free(&awin));
 	OK(MPI_Barrier(MPI_COMM_WORLD));
 	if (rank == 0)
 		OK(MPI_File_delete(path, MPI_INFO_NULL));

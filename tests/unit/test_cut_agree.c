@@ -2,7 +2,8 @@
  * of collective counts are merged, disagreement sends the maximum as targets, a held rank
  * ("!ID") raises its communicator's target by one, a rank inside a communicator's creation
  * ("+") takes another round even when every reported count agrees, and then ranks waiting at
- * their targets ("?ID") go one further; malformed reports fail. */
+ * their targets ("?ID") go one further; a rank with a PSCW epoch open ("*") takes another round
+ * raising nothing, and names the open epoch when the rounds run out; malformed reports fail. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -87,6 +88,36 @@ static void creating_rank_takes_another_round(void **state)
 	done(ck);
 }
 
+static void open_epoch_takes_another_round_raising_nothing(void **state)
+{
+	(void)state;
+	struct checkpoint *ck = fresh();
+	/* rank 1 started an access epoch (pair clock d4 at 2) and waits in MPI_Win_complete for
+	 * rank 0's post; rank 0 waits at another pair's target (e5): nothing is raised */
+	assert_int_equal(agree_add(ck, "?e5\nd4 1\ne5 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "*\nd4 2\ne5 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "d4 2\n"));
+	assert_non_null(strstr(sc_tb_str(&ck->targets), "e5 1\n"));
+	/* counts agree, but the epoch is still open: one more round */
+	assert_int_equal(agree_add(ck, "d4 2\ne5 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "*\nd4 2\ne5 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "d4 2\ne5 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_add(ck, "d4 2\ne5 1\n", err, sizeof err), 0);
+	assert_int_equal(agree_next(ck, err, sizeof err), 1);
+	/* an epoch that never closes ends the checkpoint with a message naming it */
+	agree_reset(ck);
+	int rc = 0;
+	for (int round = 0; round < 20000 && rc == 0; round++) {
+		assert_int_equal(agree_add(ck, "*\nd4 2\n", err, sizeof err), 0);
+		rc = agree_next(ck, err, sizeof err);
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, "MPI_Win_post or MPI_Win_start epoch"));
+	done(ck);
+}
+
 static void waiting_ranks_go_further_only_for_a_creation(void **state)
 {
 	(void)state;
@@ -150,6 +181,7 @@ int main(void)
 	    cmocka_unit_test(disagreement_sends_maximum),
 	    cmocka_unit_test(held_rank_raises_target),
 	    cmocka_unit_test(creating_rank_takes_another_round),
+	    cmocka_unit_test(open_epoch_takes_another_round_raising_nothing),
 	    cmocka_unit_test(waiting_ranks_go_further_only_for_a_creation),
 	    cmocka_unit_test(malformed_reports_fail),
 	    cmocka_unit_test(many_communicators),

@@ -72,8 +72,10 @@ struct clock_visit {
 static void visit_obj(struct sc_vobj *o, void *arg)
 {
 	const struct clock_visit *v = arg;
-	if (o->cut)
+	if (o->cut) {
 		v->fn(o->cut, v->arg);
+		sc_mpi_pscw_foreach_clock(o->cut, v->fn, v->arg);
+	}
 }
 
 void sc_cut_foreach_clock(void (*fn)(struct sc_comm_cut *c, void *arg), void *arg)
@@ -85,7 +87,9 @@ void sc_cut_foreach_clock(void (*fn)(struct sc_comm_cut *c, void *arg), void *ar
 	sc_vh_foreach(SC_VK_WIN, visit_obj, &v);
 	sc_vh_foreach(SC_VK_FILE, visit_obj, &v);
 	pthread_mutex_lock(&linger_lock);
-	for (size_t i = 0; i < nlingering; i++)
+	for (size_t i = 0; i < nlingering; i++) {
 		fn(lingering[i], arg);
+		sc_mpi_pscw_foreach_clock(lingering[i], fn, arg);
+	}
 	pthread_mutex_unlock(&linger_lock);
 }

@@ -134,6 +134,7 @@ void sc_cut_free(struct sc_comm_cut *c)
 	free(c->world);
 	free(c->topo);
 	sc_mpi_epochs_free(c->epochs);
+	sc_mpi_pscw_free(c->pscw);
 	free(c);
 }
 

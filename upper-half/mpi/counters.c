@@ -9,6 +9,9 @@
 #include "drain.h"
 
 _Static_assert(SC_ABI_ROOT_RANK == MPI_ROOT, "mpi_crossing.h's MPI_ROOT differs from mpi.h");
+_Static_assert(SC_ABI_CART == MPI_CART && SC_ABI_GRAPH == MPI_GRAPH &&
+		   SC_ABI_DIST_GRAPH == MPI_DIST_GRAPH && SC_ABI_UNDEFINED == MPI_UNDEFINED,
+	       "sc_mpi_abi.h's topology constants differ from mpi.h");
 
 int sc_mpi_request_is_recv(int fn)
 {

@@ -145,23 +145,40 @@ static int behind(void);
 
 volatile int sc_mpi_excl_locks;
 
-/* Where a quiesce holds what may not start before the cut: a collective on c until its target
- * lets it, or (c NULL) an exclusive lock until this rank is behind some target. */
-static void quiesce_gate(struct sc_comm_cut *c)
+/* Whether a thread may go on during a quiesce: past the collective (or the PSCW epoch) counted
+ * in every clock of cs[0..n), which all must be behind their targets; *held: one that is not.
+ * n == 0: an exclusive lock, which may be taken only while this rank is behind some target. */
+static int may_pass(struct sc_comm_cut *const *cs, int n, struct sc_comm_cut **held)
+{
+	if (n == 0)
+		return behind();
+	*held = cs[0];
+	if (!targets_known)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (cs[i]->coll >= cs[i]->target) {
+			*held = cs[i];
+			return 0;
+		}
+	return 1;
+}
+
+/* Where a quiesce holds what may not start before the cut (may_pass). */
+static void quiesce_gate(struct sc_comm_cut *const *cs, int n)
 {
 	if (sc_mpi_thr.cut_thread)
 		return;
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
 		int state = sc_mpi_ckpt_pending;
-		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE &&
-					     (c ? targets_known && c->coll < c->target : behind())))
+		struct sc_comm_cut *held = NULL;
+		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE && may_pass(cs, n, &held)))
 			return;
 		if (state >= SC_CUT_DRAIN) {
 			sc_mpi_gate();
 			continue;
 		}
-		sc_mpi_thr.gated_on = c;
+		sc_mpi_thr.gated_on = held;
 		sc_mpi_thr.stage = 0;
 		wait_change(seen);
 		sc_mpi_thr.stage = 1;
@@ -172,12 +189,18 @@ static void quiesce_gate(struct sc_comm_cut *c)
 
 void sc_mpi_lock_gate(void)
 {
-	quiesce_gate(NULL);
+	quiesce_gate(NULL, 0);
 }
 
 void sc_mpi_coll_gate(struct sc_comm_cut *c)
 {
-	quiesce_gate(c);
+	quiesce_gate(&c, 1);
+}
+
+void sc_mpi_clocks_gate(struct sc_comm_cut *const *cs, int n)
+{
+	if (n > 0)
+		quiesce_gate(cs, n);
 }
 
 /* ---- MPI_Init ------------------------------------------------------------------------- */
@@ -285,6 +308,9 @@ static void report_threads(struct report *r)
 	/* an exclusive lock held or being acquired: not a cut yet either */
 	if (creating || __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0)
 		report(r, "+\n");
+	/* a PSCW epoch open: its peer's matching call is behind (pscw.c) */
+	if (__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0)
+		report(r, "*\n");
 }
 
 static void report_clock(struct sc_comm_cut *c, void *r)
@@ -344,10 +370,12 @@ static uint64_t clocks_sum(void)
 
 #define NO_PROGRESS_NS 50000000ull /* 50 ms */
 
-/* Behind a target, or holding an exclusive lock (which must be released before the cut). */
+/* Behind a target, or holding an exclusive lock or a PSCW epoch (which must end before the
+ * cut). */
 static int behind(void)
 {
-	int b = __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0;
+	int b = __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0 ||
+		__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0;
 	sc_cut_foreach_clock(behind_clock, &b);
 	return b;
 }

@@ -30,6 +30,7 @@ struct sc_comm_cut {
 	int ntopo;	 /* the topology's length (comms.c) */
 	int *topo;	 /* the topology, NULL for none */
 	struct sc_win_epochs *epochs; /* windows: their RMA epochs (rma.c) */
+	struct sc_pscw *pscw;	      /* windows: their PSCW pair clocks (pscw.c) */
 };
 
 extern struct sc_comm_cut sc_cut_world, sc_cut_self;
@@ -165,6 +166,24 @@ extern volatile int sc_mpi_excl_locks;
  * (it must run on) or the checkpoint is over (cut.c). */
 void sc_mpi_lock_gate(void);
 void sc_mpi_epochs_free(struct sc_win_epochs *e);
+/* Waits while a quiesce holds a call that counts in every clock of cs[0..n) (a PSCW epoch: one
+ * per peer) until each is behind its target, or the checkpoint is over (cut.c). */
+void sc_mpi_clocks_gate(struct sc_comm_cut *const *cs, int n);
+/* General active target synchronization (pscw.c). Each (origin, target) pair of a window has a
+ * clock: the target's posts exposing its window to the origin, the origin's starts of an
+ * access epoch to the target, so the k-th post and the k-th start meet at count k. No PSCW
+ * epoch is open at a cut: an open one keeps the quiesce going (sc_mpi_pscw_open, "*" in the
+ * report), the matching call of a peer behind may still begin, a new epoch waits (the gate).
+ * MPI_Win_post and MPI_Win_start count before the lower call (MPI_Win_start may wait inside it
+ * for the posts), sc_mpi_pscw_failed takes a failed one back; MPI_Win_complete, MPI_Win_wait
+ * and MPI_Win_test with its flag set end an epoch. */
+extern volatile int sc_mpi_pscw_open;
+int sc_mpi_pscw_begin(int fn, void *group, void *win);
+void sc_mpi_pscw_failed(int fn, void *win);
+void sc_mpi_pscw_end(int fn, void *win, int done);
+void sc_mpi_pscw_foreach_clock(struct sc_comm_cut *win_clock,
+			       void (*fn)(struct sc_comm_cut *c, void *arg), void *arg);
+void sc_mpi_pscw_free(struct sc_pscw *p);
 int sc_mpi_rma_drain(char *err, size_t errlen);
 int sc_mpi_rma_reopen(struct sc_vobj *o);
 /* Frees a communicator's part (NULL: nothing). */

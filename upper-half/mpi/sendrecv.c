@@ -3,14 +3,56 @@
  * inside MPI (a checkpoint's drain could never begin while a peer is already stopped), the
  * receive sees drained messages first, and the counters of the cut move as for any send and
  * receive. MPICH 4.0's MPI_Isendrecv cannot serve: it leaves the status's source and tag unset.
- * MPI_Isendrecv(_replace) likewise: see isendrecv() below. */
+ * MPI_Isendrecv(_replace) likewise: see isendrecv() below. The _c (large-count) forms too. */
 #include <mpi.h>
 #include <pthread.h>
 #include <stdlib.h>
 
-int PMPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
-		  void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
-		  MPI_Comm comm, MPI_Status *status)
+/* Both sizes of counts go through one body: `large` selects the _c functions (which a lower half
+ * may lack, as Open MPI 4.1 does, so the int forms keep the int calls). */
+static int irecv(void *buf, MPI_Count count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+		 MPI_Request *r, int large)
+{
+	return large ? PMPI_Irecv_c(buf, count, type, source, tag, comm, r)
+		     : PMPI_Irecv(buf, (int)count, type, source, tag, comm, r);
+}
+
+static int isend(const void *buf, MPI_Count count, MPI_Datatype type, int dest, int tag,
+		 MPI_Comm comm, MPI_Request *r, int large)
+{
+	return large ? PMPI_Isend_c(buf, count, type, dest, tag, comm, r)
+		     : PMPI_Isend(buf, (int)count, type, dest, tag, comm, r);
+}
+
+/* buf packed into a new allocation (*copy, *len bytes). */
+static int pack_copy(const void *buf, MPI_Count count, MPI_Datatype type, MPI_Comm comm,
+		     void **copy, MPI_Count *len, int large)
+{
+	int rc, size = 0, pos = 0;
+	MPI_Count size_c = 0, pos_c = 0;
+	rc = large ? PMPI_Pack_size_c(count, type, comm, &size_c)
+		   : PMPI_Pack_size((int)count, type, comm, &size);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	if (!large)
+		size_c = size;
+	void *tmp = malloc(size_c > 0 ? (size_t)size_c : 1);
+	if (!tmp)
+		return MPI_ERR_NO_MEM;
+	rc = large ? PMPI_Pack_c(buf, count, type, tmp, size_c, &pos_c, comm)
+		   : PMPI_Pack(buf, (int)count, type, tmp, size, &pos, comm);
+	if (rc != MPI_SUCCESS) {
+		free(tmp);
+		return rc;
+	}
+	*copy = tmp;
+	*len = large ? pos_c : pos;
+	return MPI_SUCCESS;
+}
+
+static int sendrecv(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
+		    int sendtag, void *recvbuf, MPI_Count recvcount, MPI_Datatype recvtype,
+		    int source, int recvtag, MPI_Comm comm, MPI_Status *status, int large)
 {
 	MPI_Request r = MPI_REQUEST_NULL, s;
 	int rc = MPI_SUCCESS;
@@ -22,11 +64,11 @@ int PMPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int
 		status->MPI_ERROR = MPI_SUCCESS;
 		rc = PMPI_Status_set_elements(status, MPI_BYTE, 0);
 	} else if (source != MPI_PROC_NULL) {
-		rc = PMPI_Irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &r);
+		rc = irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &r, large);
 	}
 	if (rc != MPI_SUCCESS)
 		return rc;
-	rc = PMPI_Isend(sendbuf, sendcount, sendtype, dest, sendtag, comm, &s);
+	rc = isend(sendbuf, sendcount, sendtype, dest, sendtag, comm, &s, large);
 	if (rc != MPI_SUCCESS) {
 		if (r != MPI_REQUEST_NULL) {
 			PMPI_Cancel(&r);
@@ -40,21 +82,18 @@ int PMPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int
 	return rc != MPI_SUCCESS ? rc : rs;
 }
 
-int PMPI_Sendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
-			  int source, int recvtag, MPI_Comm comm, MPI_Status *status)
+/* The outgoing data is packed first: the receive overwrites buf. */
+static int sendrecv_replace(void *buf, MPI_Count count, MPI_Datatype datatype, int dest,
+			    int sendtag, int source, int recvtag, MPI_Comm comm, MPI_Status *status,
+			    int large)
 {
-	/* The outgoing data is packed first: the receive overwrites buf. */
-	int size = 0, pos = 0;
-	int rc = PMPI_Pack_size(count, datatype, comm, &size);
+	void *tmp = NULL;
+	MPI_Count len = 0;
+	int rc = pack_copy(buf, count, datatype, comm, &tmp, &len, large);
 	if (rc != MPI_SUCCESS)
 		return rc;
-	void *tmp = malloc(size > 0 ? (size_t)size : 1);
-	if (!tmp)
-		return MPI_ERR_NO_MEM;
-	rc = PMPI_Pack(buf, count, datatype, tmp, size, &pos, comm);
-	if (rc == MPI_SUCCESS)
-		rc = PMPI_Sendrecv(tmp, pos, MPI_PACKED, dest, sendtag, buf, count, datatype,
-				   source, recvtag, comm, status);
+	rc = sendrecv(tmp, len, MPI_PACKED, dest, sendtag, buf, count, datatype, source, recvtag,
+		      comm, status, large);
 	free(tmp);
 	return rc;
 }
@@ -90,27 +129,21 @@ static void reap_orphans(void)
  * sends): the receive is the request the application gets, so its status is the receive's;
  * the send goes from a packed copy of the data, so the application may reuse its buffer as
  * soon as the receive completed, and is reaped by later calls once complete. */
-static int isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest,
-		     int sendtag, void *recvbuf, int recvcount, MPI_Datatype recvtype, int source,
-		     int recvtag, MPI_Comm comm, MPI_Request *request)
+static int isendrecv(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
+		     int sendtag, void *recvbuf, MPI_Count recvcount, MPI_Datatype recvtype,
+		     int source, int recvtag, MPI_Comm comm, MPI_Request *request, int large)
 {
 	reap_orphans();
-	int size = 0, pos = 0;
-	int rc = PMPI_Pack_size(sendcount, sendtype, comm, &size);
-	if (rc != MPI_SUCCESS)
-		return rc;
 	struct orphan *o = malloc(sizeof *o);
-	void *copy = malloc(size > 0 ? (size_t)size : 1);
-	if (!o || !copy) {
-		free(o);
-		free(copy);
+	if (!o)
 		return MPI_ERR_NO_MEM;
-	}
-	rc = PMPI_Pack(sendbuf, sendcount, sendtype, copy, size, &pos, comm);
+	void *copy = NULL;
+	MPI_Count len = 0;
+	int rc = pack_copy(sendbuf, sendcount, sendtype, comm, &copy, &len, large);
 	if (rc == MPI_SUCCESS)
-		rc = PMPI_Irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, request);
+		rc = irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, request, large);
 	if (rc == MPI_SUCCESS) {
-		rc = PMPI_Isend(copy, pos, MPI_PACKED, dest, sendtag, comm, &o->send);
+		rc = isend(copy, len, MPI_PACKED, dest, sendtag, comm, &o->send, large);
 		if (rc != MPI_SUCCESS) {
 			PMPI_Cancel(request);
 			PMPI_Request_free(request);
@@ -129,19 +162,65 @@ static int isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, 
 	return MPI_SUCCESS;
 }
 
+int PMPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
+		  void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
+		  MPI_Comm comm, MPI_Status *status)
+{
+	return sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype,
+			source, recvtag, comm, status, 0);
+}
+
+int PMPI_Sendrecv_c(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
+		    int sendtag, void *recvbuf, MPI_Count recvcount, MPI_Datatype recvtype,
+		    int source, int recvtag, MPI_Comm comm, MPI_Status *status)
+{
+	return sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype,
+			source, recvtag, comm, status, 1);
+}
+
+int PMPI_Sendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
+			  int source, int recvtag, MPI_Comm comm, MPI_Status *status)
+{
+	return sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status,
+				0);
+}
+
+int PMPI_Sendrecv_replace_c(void *buf, MPI_Count count, MPI_Datatype datatype, int dest,
+			    int sendtag, int source, int recvtag, MPI_Comm comm, MPI_Status *status)
+{
+	return sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status,
+				1);
+}
+
 int PMPI_Isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
 		   void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
 		   MPI_Comm comm, MPI_Request *request)
 {
 	return isendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype,
-			 source, recvtag, comm, request);
+			 source, recvtag, comm, request, 0);
+}
+
+int PMPI_Isendrecv_c(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
+		     int sendtag, void *recvbuf, MPI_Count recvcount, MPI_Datatype recvtype,
+		     int source, int recvtag, MPI_Comm comm, MPI_Request *request)
+{
+	return isendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype,
+			 source, recvtag, comm, request, 1);
 }
 
 int PMPI_Isendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
 			   int source, int recvtag, MPI_Comm comm, MPI_Request *request)
 {
 	return isendrecv(buf, count, datatype, dest, sendtag, buf, count, datatype, source, recvtag,
-			 comm, request);
+			 comm, request, 0);
+}
+
+int PMPI_Isendrecv_replace_c(void *buf, MPI_Count count, MPI_Datatype datatype, int dest,
+			     int sendtag, int source, int recvtag, MPI_Comm comm,
+			     MPI_Request *request)
+{
+	return isendrecv(buf, count, datatype, dest, sendtag, buf, count, datatype, source, recvtag,
+			 comm, request, 1);
 }
 
 int MPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
@@ -157,3 +236,18 @@ int MPI_Isendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int
 int MPI_Isendrecv_replace(void *buf, int count, MPI_Datatype datatype, int dest, int sendtag,
 			  int source, int recvtag, MPI_Comm comm, MPI_Request *request)
     __attribute__((weak, alias("PMPI_Isendrecv_replace")));
+int MPI_Sendrecv_c(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
+		   int sendtag, void *recvbuf, MPI_Count recvcount, MPI_Datatype recvtype,
+		   int source, int recvtag, MPI_Comm comm, MPI_Status *status)
+    __attribute__((weak, alias("PMPI_Sendrecv_c")));
+int MPI_Sendrecv_replace_c(void *buf, MPI_Count count, MPI_Datatype datatype, int dest, int sendtag,
+			   int source, int recvtag, MPI_Comm comm, MPI_Status *status)
+    __attribute__((weak, alias("PMPI_Sendrecv_replace_c")));
+int MPI_Isendrecv_c(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
+		    int sendtag, void *recvbuf, MPI_Count recvcount, MPI_Datatype recvtype,
+		    int source, int recvtag, MPI_Comm comm, MPI_Request *request)
+    __attribute__((weak, alias("PMPI_Isendrecv_c")));
+int MPI_Isendrecv_replace_c(void *buf, MPI_Count count, MPI_Datatype datatype, int dest,
+			    int sendtag, int source, int recvtag, MPI_Comm comm,
+			    MPI_Request *request)
+    __attribute__((weak, alias("PMPI_Isendrecv_replace_c")));

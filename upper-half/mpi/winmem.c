@@ -34,14 +34,16 @@ int PMPI_Free_mem(void *base)
 
 int MPI_Free_mem(void *base) __attribute__((weak, alias("PMPI_Free_mem")));
 
-int PMPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
-		      MPI_Win *win)
+/* large: the _c form (MPI_Win_create_c, which a lower half may lack). */
+static int win_allocate(MPI_Aint size, MPI_Aint disp_unit, MPI_Info info, MPI_Comm comm,
+			void *baseptr, MPI_Win *win, int large)
 {
 	void *mem = NULL;
 	/* a negative size is MPI_Win_create's error to report */
 	if (size > 0 && posix_memalign(&mem, 64, (size_t)size) != 0)
 		return MPI_ERR_NO_MEM;
-	int rc = PMPI_Win_create(mem, size, disp_unit, info, comm, win);
+	int rc = large ? PMPI_Win_create_c(mem, size, disp_unit, info, comm, win)
+		       : PMPI_Win_create(mem, size, (int)disp_unit, info, comm, win);
 	if (rc != MPI_SUCCESS) {
 		free(mem);
 		return rc;
@@ -52,8 +54,23 @@ int PMPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm
 	return MPI_SUCCESS;
 }
 
+int PMPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
+		      MPI_Win *win)
+{
+	return win_allocate(size, disp_unit, info, comm, baseptr, win, 0);
+}
+
+int PMPI_Win_allocate_c(MPI_Aint size, MPI_Aint disp_unit, MPI_Info info, MPI_Comm comm,
+			void *baseptr, MPI_Win *win)
+{
+	return win_allocate(size, disp_unit, info, comm, baseptr, win, 1);
+}
+
 int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
 		     MPI_Win *win) __attribute__((weak, alias("PMPI_Win_allocate")));
+int MPI_Win_allocate_c(MPI_Aint size, MPI_Aint disp_unit, MPI_Info info, MPI_Comm comm,
+		       void *baseptr, MPI_Win *win)
+    __attribute__((weak, alias("PMPI_Win_allocate_c")));
 
 void *sc_mpi_win_memory(const void *win)
 {
