@@ -200,6 +200,8 @@ static void unref_locked(struct sc_vobj *o)
 		last = o->prev;
 	release_record(o);
 	sc_cut_free(o->cut);
+	if (o->fint)
+		sc_vh_fint_forget(o);
 	free(o);
 }
 
@@ -514,6 +516,8 @@ static inline void req_release(struct sc_vobj *o)
 		pthread_mutex_unlock(&lock);
 		set_masks(o, 0);
 	}
+	if (__builtin_expect(o->fint != 0, 0))
+		sc_vh_fint_forget(o);
 	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
 	o->next = req_free; /* onto this thread's list, whoever allocated it */
 	req_free = o;

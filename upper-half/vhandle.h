@@ -61,6 +61,8 @@ struct sc_vobj {
 	 * MPI_Comm_get_errhandler, a type of MPI_Type_get_contents), each freed by the application
 	 * on its own: the object is freed for the application with the last of them */
 	uint32_t extra_handles;
+	/* its integer value (MPI_X_toint, MPI_X_c2f) once asked for, 0 before (handle_ints.c) */
+	uint32_t fint;
 	uint64_t args[SC_VH_MAX_ARGS];
 	struct sc_vobj *prev, *next; /* all objects but requests, in creation order */
 	struct sc_vobj *hnext;	     /* reverse (lower -> virtual) hash chain */
@@ -87,6 +89,10 @@ static inline uint64_t sc_vh_lower(const void *h)
 		return sc_vh_predef[v];
 	return ((const struct sc_vobj *)v)->lower;
 }
+
+/* An object with an integer value (o->fint) goes away: its integer names nothing any more
+ * (upper-half/mpi/handle_ints.c). */
+void sc_vh_fint_forget(struct sc_vobj *o);
 
 /* Loads the predefined table of a (new) lower half; rebuilds the reverse map. */
 void sc_vh_load_predef(void (*fill)(uint64_t *lower, uint32_t n));

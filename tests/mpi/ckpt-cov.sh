@@ -12,9 +12,9 @@ export UCX_RCACHE_ENABLE=n
 # launch and two in a restart before the end.
 declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_types]=300
 	[cov_misc]=12 [cov_legacy]=200 [cov_large]=26 [cov_pcoll]=300 [cov_dynwin]=24 [cov_io]=50 [cov_shwin]=50
-	[cov_pscw]=220 [cov_nbr]=180)
+	[cov_pscw]=220 [cov_nbr]=180 [cov_interop]=110)
 mode=outside
-for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large cov_pcoll cov_dynwin cov_io cov_shwin cov_pscw cov_nbr}; do
+for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large cov_pcoll cov_dynwin cov_io cov_shwin cov_pscw cov_nbr cov_interop}; do
 	build "$name"
 	ckpt_cycle "$mode" "$name" 4 --steps "${SC_CKPT_COV_STEPS:-${steps[$name]}}"
 	mode=$([ "$mode" = outside ] && echo inside || echo outside)
