@@ -23,6 +23,9 @@ static MPI_Datatype strided; /* every other int of 8 (vector_c) */
 static MPI_Win win, awin;
 static int win_mem[8];
 static long *awin_mem; /* MPI_Win_allocate_c's: 2 longs */
+/* awin's predefined attributes, asked once: the pointers stay valid across restarts */
+static MPI_Aint *awin_size;
+static int *awin_unit, *awin_flavor, *awin_model;
 
 static void setup(void)
 {
@@ -34,6 +37,12 @@ static void setup(void)
 	OK(MPI_Win_allocate_c(2 * sizeof(long), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
 			      &awin_mem, &awin));
 	awin_mem[0] = awin_mem[1] = 0;
+	int flag[4] = {0, 0, 0, 0};
+	OK(MPI_Win_get_attr(awin, MPI_WIN_SIZE, &awin_size, &flag[0]));
+	OK(MPI_Win_get_attr(awin, MPI_WIN_DISP_UNIT, &awin_unit, &flag[1]));
+	OK(MPI_Win_get_attr(awin, MPI_WIN_CREATE_FLAVOR, &awin_flavor, &flag[2]));
+	OK(MPI_Win_get_attr(awin, MPI_WIN_MODEL, &awin_model, &flag[3]));
+	CHECK(flag[0] && flag[1] && flag[2] && flag[3]);
 	OK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
@@ -410,6 +419,8 @@ static void one_sided(int step)
 	OK(MPI_Wait(&r[1], MPI_STATUS_IGNORE));
 	OK(MPI_Win_unlock(peer, awin));
 	CHECK(before == (long)(step - 1) * step / 2);
+	CHECK(*awin_size == 2 * sizeof(long) && *awin_unit == sizeof(long));
+	CHECK(*awin_flavor == MPI_WIN_FLAVOR_ALLOCATE && *awin_model == MPI_WIN_UNIFIED);
 	OK(MPI_Barrier(MPI_COMM_WORLD));
 	OK(MPI_Win_lock(MPI_LOCK_SHARED, rank, 0, awin));
 	CHECK(awin_mem[0] == (long)step * (step + 1) / 2 && awin_mem[1] == awin_mem[0]);

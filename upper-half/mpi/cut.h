@@ -238,7 +238,8 @@ int sc_mpi_infos_save(char *err, size_t errlen);
 int sc_mpi_info_restore(const struct sc_vobj *info);
 
 /* Windows of MPI_Win_allocate (winmem.c): their memory (NULL for any other window), and
- * MPI_Win_get_attr's answer for MPI_WIN_CREATE_FLAVOR made "allocated" again. */
+ * MPI_Win_get_attr's predefined values repointed to upper-half copies (MPI_WIN_CREATE_FLAVOR
+ * made "allocated" or "shared" again). */
 void *sc_mpi_win_memory(const void *win);
 void sc_mpi_win_attr(const void *win, int keyval, void *attribute_val, const int *flag);
 /* MPI_Win_free succeeded on win (still valid), whose sc_mpi_win_memory was memory: frees it,
