@@ -103,6 +103,8 @@ def upper_only_note(name):
     """COVERAGE.md's column for a function answered in the upper half."""
     if name.endswith(("_toint", "_fromint", "_c2f", "_f2c")) and not name.startswith("MPI_Status"):
         return "answered in the upper half (mpi/handle_ints.c): the same integer after a restart"
+    if name.startswith("MPI_T_"):
+        return "answered in the upper half (mpi/tools_none.c): an MPI without tool variables"
     return "answered in the upper half: no MPI state"
 
 
@@ -112,7 +114,7 @@ def gen_coverage(funcs):
          f"{len(funcs) + len(ALIASES) + len(UPPER_ONLY)} MPI functions: {len(funcs)} cross between "
          f"the halves, {len(ALIASES)} are older names",
          f"of one of them (\"as `MPI_X`\") and {len(UPPER_ONLY)} are answered in the upper half "
-         "(`upper-half/mpi/upper_only.c`, `handle_ints.c`);",
+         "(`upper-half/mpi/upper_only.c`, `handle_ints.c`, `tools_none.c`);",
          "any other MPI function does not link (`undefined reference`), so a program never gets a "
          "silent wrong answer.",
          "Each category is exercised by a self-checking program of `tests/mpi/cov_*.c` (`make check`",

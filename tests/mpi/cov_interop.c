@@ -3,7 +3,8 @@
  * handles and NULL handles included, and MPI_Status_c2f/f2c. Objects made at the start keep
  * their Fortran integers, which every round converts back: across a checkpoint and a restart the
  * same integer must name the same object. Objects of a round get integers of their own, all
- * different from each other. Self-checking. */
+ * different from each other. Also the tool information interface (MPI_T), as far as every MPI
+ * answers alike (splitckpt's has no variables, MPICH's has some). Self-checking. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,35 @@ static void round_of(int step)
 	CHECK(flag && val[0] == 'y');
 }
 
+/* MPI_T: nested initialization, counts, an unknown name, a performance variable session, and
+ * no answer once finalized. */
+static void tools(void)
+{
+	int provided = -1, n = -1, idx = -1;
+	OK(MPI_T_init_thread(MPI_THREAD_SINGLE, &provided));
+	OK(MPI_T_init_thread(MPI_THREAD_SINGLE, &provided));
+	CHECK(provided >= MPI_THREAD_SINGLE);
+	OK(MPI_T_cvar_get_num(&n));
+	CHECK(n >= 0);
+	OK(MPI_T_pvar_get_num(&n));
+	CHECK(n >= 0);
+	OK(MPI_T_category_get_num(&n));
+	CHECK(n >= 0);
+	OK(MPI_T_category_changed(&n));
+	CHECK(MPI_T_cvar_get_index("splitckpt_no_such_variable", &idx) == MPI_T_ERR_INVALID_NAME);
+	CHECK(MPI_T_category_get_index("splitckpt_no_such_category", &idx) ==
+	      MPI_T_ERR_INVALID_NAME);
+	MPI_T_pvar_session ps = MPI_T_PVAR_SESSION_NULL;
+	OK(MPI_T_pvar_session_create(&ps));
+	CHECK(ps != MPI_T_PVAR_SESSION_NULL);
+	OK(MPI_T_pvar_session_free(&ps));
+	CHECK(ps == MPI_T_PVAR_SESSION_NULL);
+	OK(MPI_T_finalize());
+	OK(MPI_T_cvar_get_num(&n)); /* still initialized once */
+	OK(MPI_T_finalize());
+	CHECK(MPI_T_cvar_get_num(&n) == MPI_T_ERR_NOT_INITIALIZED);
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -177,6 +207,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/sc-cov-interop-%ld",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", id);
 	setup(path);
+	tools();
 	for (int step = 1; step <= steps; step++) {
 		round_of(step);
 		cov_step_done(step, steps);
