@@ -271,4 +271,6 @@ void sc_mpi_after_init(void)
 void sc_mpi_after_finalize(void)
 {
 	sc_mpi_finalized = 1;
+	if (!sc_mpi_world_under || sc_mpi_app_init)
+		sc_mpi_app_finalized = 1; /* not the finalize beneath sessions (sessions.c) */
 }

@@ -172,6 +172,20 @@ int sc_mpi_degree(uint64_t lower_comm, int out);
 int sc_mpi_fail(int fn, int rc);
 void sc_mpi_after_init(void);
 void sc_mpi_after_finalize(void);
+/* Sessions (upper-half/mpi/sessions.c). sc_mpi_world_under: MPI was initialized beneath the
+ * application's sessions (it had not called MPI_Init); sc_mpi_app_init / _finalized: the
+ * application's own MPI_Init and MPI_Finalize (what MPI_Initialized / MPI_Finalized answer). */
+extern int sc_mpi_world_under, sc_mpi_app_init, sc_mpi_app_finalized;
+/* MPI_Init(_thread) of the application: the world model begins (sc_mpi_after_app_init), or,
+ * initialized beneath sessions already, is only taken on (sc_mpi_init_over: leaves the call). */
+void sc_mpi_after_app_init(void);
+int sc_mpi_init_over(int *provided);
+/* MPI_Session_init: MPI beneath first if it is not initialized (0 or an MPI error); then the
+ * new session counts. */
+int sc_mpi_sessions_world(void);
+void sc_mpi_session_made(void);
+/* MPI_(Inter)comm_create_from_group(s) made comm with errhandler: a setter record of it. */
+void sc_mpi_comm_errh_record(void *comm, void *errhandler);
 
 #include "mpi/cut.h"
 

@@ -308,9 +308,10 @@ def lower_consts():
     list's const classes: enumerated values (enum=, enum_out=) map one to one, flag sets (bits=,
     bits_out=) bit by bit; a value of no listed name (a user keyval, a count) crosses as is."""
     o = ["/* Trampolines of lh_callbacks.c (calls from MPI into the application). */"]
-    for cls, (fty, hty) in sorted(CALLBACK_PROTOS.items()):
-        o += [f"int lh_cb_{cls}_get(void *upper_fn);", f"{fty} *lh_cb_{cls}_fn(int slot);",
-              f"void lh_cb_{cls}_done(int slot, int rc, {hty} h);"]
+    for cls, (fty, hty, maker) in sorted(CALLBACK_PROTOS.items()):
+        o += [f"#ifndef LH_MISSING_{maker}",
+              f"int lh_cb_{cls}_get(void *upper_fn);", f"{fty} *lh_cb_{cls}_fn(int slot);",
+              f"void lh_cb_{cls}_done(int slot, int rc, {hty} h);", "#endif"]
     o += ["", "/* The ABI's weight sentinels, (int *)10 and 11, as the implementation's. */",
           "static inline __attribute__((unused)) const int *lh_weights(const int *p)", "{",
           "\treturn p == (const int *)10   ? MPI_UNWEIGHTED",

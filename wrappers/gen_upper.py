@@ -310,6 +310,14 @@ def upper_func(f):
         o.append("\tif (pscw_rc != 0)")
         o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, pscw_rc);")
         cleanup.append(f"\tif (rc != 0)\n\t\tsc_mpi_pscw_failed(SC_FN_{f.name}, {win});")
+    if "init" in f.flags:  # MPI initialized beneath sessions already (sessions.c)
+        prov = next((p.name for p in f.params if p.kind == "thread_level_out"), "NULL")
+        o.append("\tif (__builtin_expect(sc_mpi_world_under, 0))")
+        o.append(f"\t\treturn sc_mpi_init_over({prov});")
+    if "session_init" in f.flags:  # MPI beneath the sessions first, if need be (sessions.c)
+        o.append("\tint world_rc = sc_mpi_sessions_world();")
+        o.append("\tif (world_rc != 0)")
+        o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, world_rc);")
     if len(o) > hooks_at:  # a gate may have waited through a restart: the new table
         o.append("\ttab = sc_mpi_tab;")
     if "win_free" in f.flags:  # an MPI_Win_allocate(_shared) window's memory goes with it
@@ -464,7 +472,12 @@ def upper_func(f):
         ints = [p.name for p in f.params if p.base == "int"] + ["0", "0", "0"]
         o.append(f"\tsc_mpi_rma_epoch(SC_FN_{f.name}, {win}, {', '.join(ints[:3])});")
     if "init" in f.flags:
-        o.append("\tsc_mpi_after_init();")
+        o.append("\tsc_mpi_after_app_init();")
+    if "session_init" in f.flags:
+        o.append("\tsc_mpi_session_made();")
+    if "from_group" in f.flags:  # MPI_(Inter)comm_create_from_group(s)
+        errh = next(p.name for p in f.params if p.name == "errhandler")
+        o.append(f"\tsc_mpi_comm_errh_record(*{f.params[-1].name}, {errh});")
     if "finalize" in f.flags:
         o.append("\tsc_mpi_after_finalize();")
     o.append("\tsc_mpi_leave();")

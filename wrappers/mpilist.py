@@ -19,11 +19,15 @@ SCALARS = {"int": "int", "MPI_Aint": "intptr_t", "MPI_Count": "int64_t",
 SCALAR_IN_KINDS = {"rank", "tag", "undefined", "thread_level", "errcode"}
 INT_OUT_KINDS = {"thread_level_out", "undefined_out", "errclass_out", "rank_out", "tag_out"}
 # Callback classes whose lower-half trampolines exist (lower-half/mpi/lh_callbacks.c).
-CALLBACK_CLASSES = {"user_op", "comm_errh", "win_errh", "file_errh"}
-# Classes declared here rather than in lh_mpi.h: (function type, type of the created handle).
-CALLBACK_PROTOS = {"comm_errh": ("MPI_Comm_errhandler_function", "MPI_Errhandler"),
-                   "win_errh": ("MPI_Win_errhandler_function", "MPI_Errhandler"),
-                   "file_errh": ("MPI_File_errhandler_function", "MPI_Errhandler")}
+CALLBACK_CLASSES = {"user_op", "comm_errh", "win_errh", "file_errh", "session_errh"}
+# Classes declared here rather than in lh_mpi.h: (function type, type of the created handle,
+# the function that makes them: a lower half without it has no such class).
+CALLBACK_PROTOS = {
+    "comm_errh": ("MPI_Comm_errhandler_function", "MPI_Errhandler", "MPI_Comm_create_errhandler"),
+    "win_errh": ("MPI_Win_errhandler_function", "MPI_Errhandler", "MPI_Win_create_errhandler"),
+    "file_errh": ("MPI_File_errhandler_function", "MPI_Errhandler", "MPI_File_create_errhandler"),
+    "session_errh": ("MPI_Session_errhandler_function", "MPI_Errhandler",
+                     "MPI_Session_create_errhandler")}
 SMALL = 64  # arrays up to this many elements are converted on the stack
 
 CONSTS = {}  # const classes of the list (parse)

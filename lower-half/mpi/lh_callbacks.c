@@ -141,7 +141,7 @@ void lh_on_free_op(MPI_Op op)
 	pthread_mutex_unlock(&cb_lock);
 }
 
-/* ---- error handlers: classes comm_errh, win_errh, file_errh --------------------------------
+/* ---- error handlers: classes comm_errh, win_errh, file_errh, session_errh --------------------
  * MPI calls the handler on the thread whose call failed (inside the lower half, lh_upper_fs
  * set), with the implementation's object and error code, and no user argument: each class has
  * LH_MAX_ERRH trampolines that know their slot. The trampoline converts the code (on the lower
@@ -238,6 +238,13 @@ void lh_cb_file_errh_done(int slot, int rc, MPI_Errhandler eh);
 ERRH_CLASS(comm_errh, MPI_Comm, SC_VK_COMM, LH_OUT_comm, MPI_Comm_errhandler_function)
 ERRH_CLASS(win_errh, MPI_Win, SC_VK_WIN, LH_OUT_win, MPI_Win_errhandler_function)
 ERRH_CLASS(file_errh, MPI_File, SC_VK_FILE, LH_OUT_file, MPI_File_errhandler_function)
+#ifndef LH_MISSING_MPI_Session_create_errhandler /* Open MPI 4.1 has no sessions */
+int lh_cb_session_errh_get(void *upper_fn);
+MPI_Session_errhandler_function *lh_cb_session_errh_fn(int slot);
+void lh_cb_session_errh_done(int slot, int rc, MPI_Errhandler eh);
+ERRH_CLASS(session_errh, MPI_Session, SC_VK_SESSION, LH_OUT_session,
+	   MPI_Session_errhandler_function)
+#endif
 
 /* ---- attribute callbacks of communicators, datatypes and windows ----------------------------
  * MPI hands the copy and delete functions the keyval's extra_state, so no slots are needed:

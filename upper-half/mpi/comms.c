@@ -175,9 +175,10 @@ static uint64_t hash_ranks(const int32_t *r, int n)
 	return h;
 }
 
-/* How many communicators were made before with the same key. MPI_Comm_create_group and
- * MPI_Intercomm_create have no collective over a common parent to count: their members
- * agree only on the group(s), the tag and that creations with the same ones come in order. */
+/* How many communicators were made before with the same key. MPI_Comm_create_group,
+ * MPI_Intercomm_create and the creations from groups have no collective over a common parent to
+ * count: their members agree only on the group(s), the tag and that creations with the same
+ * ones come in order. */
 static uint64_t occurrence(uint64_t key)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -208,14 +209,31 @@ static uint64_t occurrence(uint64_t key)
 	return n;
 }
 
+/* A string tag of MPI_(Inter)comm_create_from_group(s) (the record's copy). */
+static uint64_t hash_string(uint64_t copy)
+{
+	const unsigned char *p = (const unsigned char *)(uintptr_t)copy;
+	uint64_t h = 0x54414753ull;
+	while (p && *p)
+		h = sc_cut_mix(h, *p++);
+	return h;
+}
+
 static uint64_t comm_id(const struct sc_vobj *o, const struct sc_comm_cut *c, const void *parent)
 {
 	uint64_t h = sc_cut_mix(0x53434b50ull, (uint64_t)o->fn);
 	uint64_t g = hash_ranks(c->world, c->size), rg = hash_ranks(c->rworld, c->rsize);
-	if (o->fn == SC_FN_MPI_Intercomm_create) {
+	if (o->fn == SC_FN_MPI_Intercomm_create ||
+	    o->fn == SC_FN_MPI_Intercomm_create_from_groups) {
 		/* The two sides have different local communicators; both know both groups. */
 		h = sc_cut_mix(sc_cut_mix(h, g < rg ? g : rg), g < rg ? rg : g);
-		h = sc_cut_mix(h, o->args[4]); /* the tag */
+		/* the tag: an int, or the string tag (both the fifth argument) */
+		h = sc_cut_mix(h, o->fn == SC_FN_MPI_Intercomm_create ? o->args[4]
+								      : hash_string(o->args[4]));
+		return sc_cut_mix(h, occurrence(h));
+	}
+	if (o->fn == SC_FN_MPI_Comm_create_from_group) { /* no parent: the group and string tag */
+		h = sc_cut_mix(sc_cut_mix(h, g), hash_string(o->args[1]));
 		return sc_cut_mix(h, occurrence(h));
 	}
 	const struct sc_comm_cut *p = sc_comm_cut_of(parent);
