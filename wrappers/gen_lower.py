@@ -201,6 +201,10 @@ def lower_func1(f):
                 pre.append(f"\tif (slot_{n} < 0)")
                 pre.append("\t\treturn SC_MPI_E_SLOTS;")
                 args.append(f"lh_cb_{cls}_fn(slot_{n})")
+        elif k in ("ptr", "string_in", "string_out") and "unconst" in p.flags:
+            # an implementation's prototype without the standard's const (MPICH 4.0.2's
+            # MPI_Pready_list): MPI only reads it
+            args.append(f"({p.c_type().replace('const ', '')})(uintptr_t){n}")
         elif k in ("ptr", "string_in", "string_out"):
             args.append(f"({p.c_type()}){n}")
         else:  # value

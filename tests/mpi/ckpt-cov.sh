@@ -4,17 +4,19 @@
 # messages and nonblocking collectives in flight), kill-checkpointed, restarted, checkpointed and
 # killed again and restarted to its end; its own checks hold, the job's total of checks and all
 # its output together equal an uninterrupted native run. 4 ranks under mpiexec.hydra; the
-# programs listed in SC_CKPT_COV run, the launch forms (inside/outside) taking turns.
+# programs listed in SC_CKPT_COV run (by default the first half of them; ckpt-cov2.sh runs the
+# others: one test would outlast run-test's limit), the launch forms (inside/outside) taking
+# turns.
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 # MPICH 4.0's Win_create needs UCX's registration cache off natively (cov_misc.c's main)
 export UCX_RCACHE_ENABLE=n
 # Rounds per program: about 12 s of a native run on 2 cores, time for three checkpoints in a
 # launch and two in a restart before the end.
 declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_types]=300
-	[cov_misc]=12 [cov_legacy]=200 [cov_large]=26 [cov_pcoll]=300 [cov_dynwin]=24 [cov_io]=50 [cov_shwin]=50
-	[cov_pscw]=220 [cov_nbr]=180 [cov_interop]=110)
+	[cov_misc]=12 [cov_legacy]=200 [cov_large]=26 [cov_pcoll]=300 [cov_dynwin]=24 [cov_io]=50
+	[cov_shwin]=50 [cov_pscw]=220 [cov_nbr]=180 [cov_interop]=110 [cov_session]=300)
 mode=outside
-for name in ${SC_CKPT_COV:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large cov_pcoll cov_dynwin cov_io cov_shwin cov_pscw cov_nbr cov_interop}; do
+for name in ${SC_CKPT_COV:-${CKPT_COV_SET:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large}}; do
 	build "$name"
 	ckpt_cycle "$mode" "$name" 4 --steps "${SC_CKPT_COV_STEPS:-${steps[$name]}}"
 	mode=$([ "$mode" = outside ] && echo inside || echo outside)

@@ -112,6 +112,21 @@ static void scan_request(struct sc_vobj *o, void *arg)
 	}
 }
 
+/* A request no checkpoint can keep: partitioned communication's (its partitions' progress lives
+ * in MPI only). Returns the function that made one that exists, or -1. */
+static void find_unsavable(struct sc_vobj *o, void *arg)
+{
+	if (o->fn == SC_FN_MPI_Psend_init || o->fn == SC_FN_MPI_Precv_init)
+		*(int *)arg = o->fn;
+}
+
+int sc_mpi_unsavable_request(void)
+{
+	int fn = -1;
+	sc_vh_req_foreach(find_unsavable, &fn);
+	return fn;
+}
+
 /* ---- messages -------------------------------------------------------------------------------- */
 
 struct probe {
