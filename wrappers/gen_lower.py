@@ -179,6 +179,12 @@ def lower_func1(f):
             pre.append(f"\tfor (int i = 0; {n} && i < {ln}; i++)")
             pre.append(f"\t\tl_{n}[i] = lh_rank_in({n}[i]);")
             args.append(f"l_{n}")
+        elif k == "enum_array_in":
+            ln = p.opts["len"]
+            tmp_array(n, "int", ln, pre, frees, allocated, if_null="NULL")
+            pre.append(f"\tfor (int i = 0; {n} && i < {ln}; i++)")
+            pre.append(f"\t\tl_{n}[i] = lh_const_in_{p.opts['enum_array']}({n}[i]);")
+            args.append(f"l_{n}")
         elif k == "rank_array_out":
             args.append(n)
             post.append(f"\tfor (int i = 0; i < {p.opts['len']}; i++)")

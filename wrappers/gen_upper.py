@@ -10,7 +10,7 @@ RECORD_SKIP = ("handle_out", "request_array_complete", "status_out", "status_arr
 SCALAR_RECORD = ("value", "rank", "tag", "undefined", "thread_level", "errcode", "enum_in",
                  "bits_in")
 POINTER_RECORD = ("buf", "ptr", "string_in", "callback", "handle_array_in", "rank_array_in",
-                  "weights")
+                  "enum_array_in", "weights")
 
 
 def recorded(p):
@@ -26,7 +26,8 @@ def replayable_arg(p):
         return p.base != "double"
     if p.kind == "ptr" and "opaque" in p.flags:
         return True
-    return p.kind in ("ptr", "rank_array_in", "handle_array_in", "weights") and "copy" in p.opts
+    return (p.kind in ("ptr", "rank_array_in", "enum_array_in", "handle_array_in", "weights")
+            and "copy" in p.opts)
 
 
 KEYVAL_CLASSES = {"keyval": "SC_KV_COMM", "type_keyval": "SC_KV_TYPE", "win_keyval": "SC_KV_WIN"}
@@ -65,7 +66,7 @@ def upper_record(f):
             # MPI_UNWEIGHTED and MPI_WEIGHTS_EMPTY are sentinel addresses: kept as they are
             refmask |= 1 << (16 + i)
             args.append(f"sc_vh_copy_weights({p.name}, (long)({p.opts['copy']}))")
-        elif "copy" in p.opts and p.kind in ("ptr", "rank_array_in"):
+        elif "copy" in p.opts and p.kind in ("ptr", "rank_array_in", "enum_array_in"):
             refmask |= 1 << (16 + i)
             args.append(f"sc_vh_copy({p.name}, (long)({p.opts['copy']}) * (long)sizeof(*{p.name}))")
         else:

@@ -145,6 +145,10 @@ class Param:
                 if b != "int" or (p + self.array) != 1:
                     raise ListError(f"{self.where}: {self.name}: weights needs an int array")
                 return "weights"
+            if "enum_array" in self.opts:  # constants of a class in an int array
+                if b != "int" or "len" not in self.opts:
+                    raise ListError(f"{self.where}: {self.name}: enum_array needs int and len=")
+                return "enum_array_in"
             if "rank_array" in f or "rank_array_out" in f:
                 if b != "int" or "len" not in self.opts:
                     raise ListError(f"{self.where}: {self.name}: rank arrays need int and len=")

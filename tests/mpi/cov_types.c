@@ -1,6 +1,6 @@
 /* Coverage of derived datatypes through the crossing: every constructor sends real data whose
  * layout is checked on arrival (contiguous, vector, hvector, indexed, hindexed, (h)indexed_block,
- * struct, subarray, resized, dup), extents and sizes, Pack/Unpack/Pack_size, Get_address,
+ * struct, subarray, darray, resized, dup), extents and sizes, Pack/Unpack/Pack_size, Get_address,
  * Type_get_envelope/contents (combiner constants differ between the ABI and MPICH), names and
  * type attributes with copy/delete callbacks. Needs an even number of ranks. Self-checking.
  */
@@ -313,6 +313,72 @@ static void externals(void)
 	CHECK(need_c == 12 && pos_c == 12 && upos_c == 12 && back[0] == 1 && back[2] == -rank);
 }
 
+/* The elements a darray type of rank `rank` selects from a[i] = i, by packing it; the count. */
+static int selected(MPI_Datatype t, int *out, int max)
+{
+	int a[64], bytes = 0, pos = 0;
+	for (int i = 0; i < 64; i++)
+		a[i] = i;
+	OK(MPI_Type_commit(&t));
+	OK(MPI_Type_size(t, &bytes));
+	CHECK(bytes >= 0 && bytes / (int)sizeof(int) <= max);
+	OK(MPI_Pack(a, 1, t, out, max * (int)sizeof(int), &pos, MPI_COMM_SELF));
+	CHECK(pos == bytes);
+	return bytes / (int)sizeof(int);
+}
+
+/* A darray made at the start, used every round: a restart makes it again from its record. */
+static MPI_Datatype kept_darray;
+static int kept_made;
+
+/* Distributed arrays (MPI_Type_create_darray, _c): block with the default argument, cyclic
+ * with blocks of 2, two dimensions with one not distributed; the elements each rank's type
+ * selects are the ones the distribution gives it. */
+static void darrays(void)
+{
+	int got[64], n, b = (20 + size - 1) / size;
+	int gsizes[2] = {20, 6}, distribs[2] = {MPI_DISTRIBUTE_BLOCK, MPI_DISTRIBUTE_NONE};
+	int dargs[2] = {MPI_DISTRIBUTE_DFLT_DARG, MPI_DISTRIBUTE_DFLT_DARG}, psizes[2] = {size, 1};
+	MPI_Datatype t;
+	if (!kept_made) {
+		OK(MPI_Type_create_darray(size, rank, 1, gsizes, distribs, dargs, psizes,
+					  MPI_ORDER_C, MPI_INT, &kept_darray));
+		OK(MPI_Type_commit(&kept_darray));
+		kept_made = 1;
+	}
+	n = selected(kept_darray, got, 64);
+	int want = rank * b < 20 ? (rank * b + b <= 20 ? b : 20 - rank * b) : 0;
+	CHECK(n == want);
+	for (int i = 0; i < n; i++)
+		CHECK(got[i] == rank * b + i);
+	/* the same with a large-count global size */
+	MPI_Count gsizes_c[1] = {20};
+	OK(MPI_Type_create_darray_c(size, rank, 1, gsizes_c, distribs, dargs, psizes, MPI_ORDER_C,
+				    MPI_INT, &t));
+	CHECK(selected(t, got, 64) == want && (n == 0 || got[0] == rank * b));
+	OK(MPI_Type_free(&t));
+	/* cyclic in blocks of 2: element i is rank (i / 2) % size's */
+	int cyclic = MPI_DISTRIBUTE_CYCLIC, two = 2;
+	OK(MPI_Type_create_darray(size, rank, 1, gsizes, &cyclic, &two, psizes, MPI_ORDER_C,
+				  MPI_INT, &t));
+	n = selected(t, got, 64);
+	for (int i = 0, k = 0; i < 20; i++)
+		if ((i / 2) % size == rank)
+			CHECK(k < n && got[k++] == i);
+	OK(MPI_Type_free(&t));
+	/* 8 x 6 in C order, rows in blocks over the ranks, columns whole */
+	gsizes[0] = 8;
+	int rb = (8 + size - 1) / size;
+	OK(MPI_Type_create_darray(size, rank, 2, gsizes, distribs, dargs, psizes, MPI_ORDER_C,
+				  MPI_INT, &t));
+	n = selected(t, got, 64);
+	int rows = rank * rb < 8 ? (rank * rb + rb <= 8 ? rb : 8 - rank * rb) : 0;
+	CHECK(n == rows * 6);
+	for (int i = 0; i < n; i++)
+		CHECK(got[i] == (rank * rb + i / 6) * 6 + i % 6);
+	OK(MPI_Type_free(&t));
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -327,8 +393,10 @@ int main(int argc, char **argv)
 		pack_and_addresses();
 		type_attributes();
 		externals();
+		darrays();
 		cov_step_done(step, steps);
 	}
+	OK(MPI_Type_free(&kept_darray));
 	cov_finish("cov_types");
 	MPI_Finalize();
 	return 0;
