@@ -122,6 +122,8 @@ class Param:
             return "ptr" if "opaque" in f else "buf"
         if b == "char" and p == 1 and not self.array:
             return "string_in" if self.const else "string_out"
+        if b == "char" and "opaque" in f:  # an argv (MPI_Info_create_env): passed as is
+            return "ptr"
         if b.endswith("_function") or b.endswith("_fn"):
             cls = self.opts.get("callback")
             if not cls:

@@ -4,10 +4,12 @@
  * their Fortran integers, which every round converts back: across a checkpoint and a restart the
  * same integer must name the same object. Objects of a round get integers of their own, all
  * different from each other. Also the tool information interface (MPI_T), as far as every MPI
- * answers alike (splitckpt's has no variables, MPICH's has some). Self-checking. */
+ * answers alike (splitckpt's has no variables, MPICH's has some), and MPI_Info_create_env
+ * before MPI_Init (its info lives the whole run). Self-checking. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mpi_check.h"
 
@@ -24,6 +26,7 @@ static MPI_Win win;
 static MPI_File file;
 static MPI_Fint f_dup, f_group, f_pair, f_op, f_info, f_errh, f_win, f_file;
 static int win_mem[2];
+static MPI_Info env_info; /* MPI_Info_create_env's, made before MPI_Init */
 
 static void my_sum(void *in, void *inout, int *len, MPI_Datatype *type)
 {
@@ -163,6 +166,8 @@ static void round_of(int step)
 	int flag = 0;
 	OK(MPI_Info_get(MPI_Info_f2c(f_info), "cov_interop", sizeof val - 1, val, &flag));
 	CHECK(flag && val[0] == 'y');
+	OK(MPI_Info_get(env_info, "cov_interop_env", sizeof val - 1, val, &flag));
+	CHECK(flag && strcmp(val, "kept") == 0);
 }
 
 /* MPI_T: nested initialization, counts, an unknown name, a performance variable session, and
@@ -196,6 +201,9 @@ static void tools(void)
 
 int main(int argc, char **argv)
 {
+	/* before MPI_Init, as MPI 4.0 allows: a key set on it lives the whole run */
+	OK(MPI_Info_create_env(argc, argv, &env_info));
+	OK(MPI_Info_set(env_info, "cov_interop_env", "kept"));
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -218,6 +226,7 @@ int main(int argc, char **argv)
 	OK(MPI_Win_free(&win));
 	OK(MPI_Errhandler_free(&errh));
 	OK(MPI_Info_free(&info));
+	OK(MPI_Info_free(&env_info));
 	OK(MPI_Op_free(&op));
 	OK(MPI_Type_free(&pair));
 	OK(MPI_Group_free(&group));
