@@ -312,6 +312,17 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	return o;
 }
 
+void *sc_vh_cached(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
+		   uint64_t refmask)
+{
+	uint64_t h = from_lower(kind, lower, 1);
+	if (h != sc_vk_null[kind] || lower == sc_vh_predef[sc_vk_null[kind]]) {
+		free_copies(nargs, args, refmask); /* the first call's record stays */
+		return (void *)(uintptr_t)h;
+	}
+	return sc_vh_new(kind, lower, fn, nargs, args, refmask);
+}
+
 void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn)
 {
 	uint64_t h = from_lower(kind, lower, 1);

@@ -114,6 +114,10 @@ uint64_t sc_vh_from_lower(uint32_t kind, uint64_t lower);
 /* A handle a call returned that may name an object the application already holds
  * (MPI_Comm_get_errhandler...): that handle, or else a new object recorded as made by fn. */
 void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn);
+/* A handle MPI gives again for the same arguments and never frees (MPI_Type_create_f90_*): the
+ * object made the first time (its record kept, this call's copies freed), or a new one. */
+void *sc_vh_cached(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
+		   uint64_t refmask);
 
 /* ---- requests: short-lived, allocated without locks from per-thread lists ------------------ */
 void *sc_vh_req_new(uint64_t lower, uint16_t fn, int nargs, const uint64_t *args);

@@ -425,6 +425,9 @@ def upper_func(f):
             if "existing" in p.flags:  # an object the application may already hold
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_existing({kind}, l_{p.name}, "
                          f"SC_FN_{f.name});")
+            elif "cached" in p.flags:  # the same handle for the same arguments
+                o.append(f"\t*{p.name} = ({p.base})sc_vh_cached({kind}, l_{p.name}, "
+                         f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")
             elif p.hkind == "request" and f.persistent:  # made again at restart
                 o.append(f"\t*{p.name} = ({p.base})sc_vh_req_new_kept(l_{p.name}, "
                          f"SC_FN_{f.name}, {len(rec)}, {recarr}, {refmask:#x});")

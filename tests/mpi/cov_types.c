@@ -1,9 +1,9 @@
 /* Coverage of derived datatypes through the crossing: every constructor sends real data whose
  * layout is checked on arrival (contiguous, vector, hvector, indexed, hindexed, (h)indexed_block,
- * struct, subarray, darray, resized, dup), extents and sizes, Pack/Unpack/Pack_size, Get_address,
- * Type_get_envelope/contents (combiner constants differ between the ABI and MPICH), names and
- * type attributes with copy/delete callbacks. Needs an even number of ranks. Self-checking.
- */
+ * struct, subarray, darray, resized, dup, Fortran 90 ones), extents and sizes,
+ * Pack/Unpack/Pack_size, Get_address, Type_get_envelope/contents (combiner constants differ
+ * between the ABI and MPICH), names and type attributes with copy/delete callbacks. Needs an even
+ * number of ranks. Self-checking. */
 #include <mpi.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -379,6 +379,47 @@ static void darrays(void)
 	OK(MPI_Type_free(&t));
 }
 
+/* Fortran 90 parameterized types: the same handle for the same arguments, never freed; one
+ * asked at the start carries data every round (a restart makes it again). */
+static MPI_Datatype kept_f90;
+static int f90_made;
+
+static void f90_types(void)
+{
+	MPI_Datatype a, b, c, i;
+	int sz = 0, ni = -1, na = -1, nd = -1, combiner = -1;
+	if (!f90_made) {
+		OK(MPI_Type_create_f90_real(15, 300, &kept_f90));
+		f90_made = 1;
+	}
+	OK(MPI_Type_create_f90_real(6, 30, &a));
+	OK(MPI_Type_create_f90_real(6, 30, &b));
+	CHECK(a == b);
+	OK(MPI_Type_size(a, &sz));
+	CHECK(sz == 4);
+	OK(MPI_Type_get_envelope(a, &ni, &na, &nd, &combiner));
+	CHECK(combiner == MPI_COMBINER_F90_REAL && ni == 2);
+	OK(MPI_Type_create_f90_complex(15, 300, &c));
+	OK(MPI_Type_size(c, &sz));
+	CHECK(sz == 16);
+	OK(MPI_Type_get_envelope(c, &ni, &na, &nd, &combiner));
+	CHECK(combiner == MPI_COMBINER_F90_COMPLEX);
+	OK(MPI_Type_create_f90_integer(9, &i));
+	OK(MPI_Type_size(i, &sz));
+	CHECK(sz == 4);
+	OK(MPI_Type_get_envelope(i, &ni, &na, &nd, &combiner));
+	CHECK(combiner == MPI_COMBINER_F90_INTEGER && ni == 1);
+	/* the kept one: a double from even to odd ranks */
+	double out = 1.5 + rank, in = 0;
+	OK(MPI_Type_size(kept_f90, &sz));
+	CHECK(sz == 8);
+	if (rank % 2 == 0)
+		OK(MPI_Send(&out, 1, kept_f90, peer, 3, MPI_COMM_WORLD));
+	else
+		OK(MPI_Recv(&in, 1, kept_f90, peer, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+	CHECK(rank % 2 == 0 || in == 1.5 + peer);
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -394,6 +435,7 @@ int main(int argc, char **argv)
 		type_attributes();
 		externals();
 		darrays();
+		f90_types();
 		cov_step_done(step, steps);
 	}
 	OK(MPI_Type_free(&kept_darray));
