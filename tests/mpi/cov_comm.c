@@ -2,8 +2,8 @@
  * compare (constants differ between the ABI and MPICH), idup, dup_with_info, info, Comm_group and
  * the group algebra (range_incl/excl too), translate_ranks (MPI_UNDEFINED and MPI_PROC_NULL),
  * names, MPI_TAG_UB, attributes with copy and delete callbacks and the predefined ones,
- * intercommunicators (create, remote size, merge, Alltoallw over remote groups). Needs >= 2 ranks.
- * Self-checking.
+ * intercommunicators (create, remote size, merge, Alltoallw over remote groups), disconnect and
+ * the parent of a process that was not spawned. Needs >= 2 ranks. Self-checking.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -339,6 +339,22 @@ static void intercomms(void)
 	OK(MPI_Comm_free(&half));
 }
 
+/* MPI_Comm_disconnect frees a communicator once its communication completed; a process that
+ * was not spawned has no parent. */
+static void disconnect_and_parent(void)
+{
+	MPI_Comm d, parent = MPI_COMM_WORLD;
+	OK(MPI_Comm_dup(MPI_COMM_WORLD, &d));
+	int v = rank, sum = 0;
+	MPI_Request r;
+	OK(MPI_Iallreduce(&v, &sum, 1, MPI_INT, MPI_SUM, d, &r));
+	OK(MPI_Wait(&r, MPI_STATUS_IGNORE));
+	OK(MPI_Comm_disconnect(&d));
+	CHECK(d == MPI_COMM_NULL && sum == size * (size - 1) / 2);
+	OK(MPI_Comm_get_parent(&parent));
+	CHECK(parent == MPI_COMM_NULL);
+}
+
 int main(int argc, char **argv)
 {
 	MPI_Init(&argc, &argv);
@@ -352,6 +368,7 @@ int main(int argc, char **argv)
 		comms();
 		attributes();
 		intercomms();
+		disconnect_and_parent();
 		cov_step_done(step, steps);
 	}
 	cov_finish("cov_comm");
