@@ -19,7 +19,7 @@ SCALARS = {"int": "int", "MPI_Aint": "intptr_t", "MPI_Count": "int64_t",
 SCALAR_IN_KINDS = {"rank", "tag", "undefined", "thread_level", "errcode"}
 INT_OUT_KINDS = {"thread_level_out", "undefined_out", "errclass_out", "rank_out", "tag_out"}
 # Callback classes whose lower-half trampolines exist (lower-half/mpi/lh_callbacks.c).
-CALLBACK_CLASSES = {"user_op", "comm_errh", "win_errh", "file_errh", "session_errh"}
+CALLBACK_CLASSES = {"user_op", "user_op_c", "comm_errh", "win_errh", "file_errh", "session_errh"}
 # Classes declared here rather than in lh_mpi.h: (function type, type of the created handle,
 # the function that makes them: a lower half without it has no such class).
 CALLBACK_PROTOS = {
@@ -27,7 +27,8 @@ CALLBACK_PROTOS = {
     "win_errh": ("MPI_Win_errhandler_function", "MPI_Errhandler", "MPI_Win_create_errhandler"),
     "file_errh": ("MPI_File_errhandler_function", "MPI_Errhandler", "MPI_File_create_errhandler"),
     "session_errh": ("MPI_Session_errhandler_function", "MPI_Errhandler",
-                     "MPI_Session_create_errhandler")}
+                     "MPI_Session_create_errhandler"),
+    "user_op_c": ("MPI_User_function_c", "MPI_Op", "MPI_Op_create_c")}
 SMALL = 64  # arrays up to this many elements are converted on the stack
 
 CONSTS = {}  # const classes of the list (parse)
@@ -124,7 +125,7 @@ class Param:
             return "string_in" if self.const else "string_out"
         if b == "char" and "opaque" in f:  # an argv (MPI_Info_create_env): passed as is
             return "ptr"
-        if b.endswith("_function") or b.endswith("_fn"):
+        if b.endswith(("_function", "_function_c", "_fn")):
             cls = self.opts.get("callback")
             if not cls:
                 raise ListError(f"{self.where}: callback {self.name} needs callback=CLASS")

@@ -132,6 +132,57 @@ void lh_cb_user_op_done(int slot, int rc, MPI_Op op)
 	pthread_mutex_unlock(&cb_lock);
 }
 
+#ifndef LH_MISSING_MPI_Op_create_c /* Open MPI 4.1 has no large-count operations */
+/* MPI_Op_create_c: the same slots, with trampolines whose length is an MPI_Count. */
+typedef void (*upper_user_fn_c)(void *in, void *inout, MPI_Count *len, void *datatype);
+
+static void call_user_op_c(int slot, void *in, void *inout, MPI_Count *len, MPI_Datatype *dt)
+{
+	upper_user_fn_c fn = (upper_user_fn_c)(void *)op_slots[slot].fn;
+	uint64_t ldt = LH_OUT_datatype(*dt);
+	uint64_t lfs = enter_upper();
+	void *vdt = upper_handle(SC_VK_DATATYPE, ldt);
+	fn(in, inout, len, &vdt);
+	leave_upper(lfs);
+}
+
+#define C1(n, i)                                                                                   \
+	static void tramp_c_##n(void *a, void *b, MPI_Count *l, MPI_Datatype *d)                   \
+	{                                                                                          \
+		call_user_op_c((i), a, b, l, d);                                                   \
+	}
+#define C4(n, i) C1(n##0, 4 * (i)) C1(n##1, 4 * (i) + 1) C1(n##2, 4 * (i) + 2) C1(n##3, 4 * (i) + 3)
+#define C16(n, i)                                                                                  \
+	C4(n##0, 4 * (i)) C4(n##1, 4 * (i) + 1) C4(n##2, 4 * (i) + 2) C4(n##3, 4 * (i) + 3)
+#define C64(n, i)                                                                                  \
+	C16(n##0, 4 * (i)) C16(n##1, 4 * (i) + 1) C16(n##2, 4 * (i) + 2) C16(n##3, 4 * (i) + 3)
+C64(a0, 0)
+C64(a1, 1)
+C64(a2, 2)
+C64(a3, 3)
+
+#define PC1(n) tramp_c_##n,
+#define PC4(n) PC1(n##0) PC1(n##1) PC1(n##2) PC1(n##3)
+#define PC16(n) PC4(n##0) PC4(n##1) PC4(n##2) PC4(n##3)
+#define PC64(n) PC16(n##0) PC16(n##1) PC16(n##2) PC16(n##3)
+static MPI_User_function_c *const tramps_c[LH_MAX_USER_OPS] = {PC64(a0) PC64(a1) PC64(a2) PC64(a3)};
+
+int lh_cb_user_op_c_get(void *upper_fn)
+{
+	return lh_cb_user_op_get(upper_fn);
+}
+
+MPI_User_function_c *lh_cb_user_op_c_fn(int slot)
+{
+	return tramps_c[slot];
+}
+
+void lh_cb_user_op_c_done(int slot, int rc, MPI_Op op)
+{
+	lh_cb_user_op_done(slot, rc, op);
+}
+#endif
+
 void lh_on_free_op(MPI_Op op)
 {
 	pthread_mutex_lock(&cb_lock);

@@ -1,10 +1,10 @@
 /* Coverage of the large-count (_c) functions through the crossing: point-to-point in every send
  * mode with persistent and matched forms, blocking and nonblocking collectives, neighborhood
- * collectives, datatype constructors and queries, packing, one-sided and MPI-IO. Counts are
- * small (the MPI_Count parameters are what crosses); every result is checked. A persistent
- * receive, two windows (MPI_Win_create_c, MPI_Win_allocate_c) and derived types made with _c
- * functions live for the whole run, so the checkpoint tests restart them. Needs an even number
- * of ranks. Self-checking. */
+ * collectives, user operations (MPI_Op_create_c), datatype constructors and queries, packing,
+ * one-sided and MPI-IO. Counts are small (the MPI_Count parameters are what crosses); every
+ * result is checked. A persistent receive, two windows (MPI_Win_create_c, MPI_Win_allocate_c), an
+ * operation and derived types made with _c functions live for the whole run, so the checkpoint
+ * tests restart them. Needs an even number of ranks. Self-checking. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +27,18 @@ static long *awin_mem; /* MPI_Win_allocate_c's: 2 longs */
 static MPI_Aint *awin_size;
 static int *awin_unit, *awin_flavor, *awin_model;
 
+/* A large-count reduction function: the sum of longs, its length an MPI_Count. */
+static void sum_longs_c(void *in, void *inout, MPI_Count *len, MPI_Datatype *type)
+{
+	CHECK(*type == MPI_LONG);
+	for (MPI_Count i = 0; i < *len; i++)
+		((long *)inout)[i] += ((const long *)in)[i];
+}
+static MPI_Op sum_c; /* made once (a restart makes it again), used every round */
+
 static void setup(void)
 {
+	OK(MPI_Op_create_c(sum_longs_c, 1, &sum_c));
 	OK(MPI_Recv_init_c(persistent_buf, 4, MPI_INT, peer, 40, MPI_COMM_WORLD, &persistent_recv));
 	OK(MPI_Type_vector_c(4, 1, 2, MPI_INT, &strided));
 	OK(MPI_Type_commit(&strided));
@@ -382,6 +392,23 @@ static void datatypes(int step)
 }
 
 /* One-sided on the long-lived window: each rank's memory is written by its peer. */
+/* MPI_Op_create_c's operations: the one of setup() and one of the round, non-commutative. */
+static void user_ops(int step)
+{
+	long v[3] = {step, rank, 1}, r[3] = {0, 0, 0};
+	OK(MPI_Allreduce_c(v, r, 3, MPI_LONG, sum_c, MPI_COMM_WORLD));
+	CHECK(r[0] == (long)step * size && r[1] == (long)size * (size - 1) / 2 && r[2] == size);
+	MPI_Op mine;
+	OK(MPI_Op_create_c(sum_longs_c, 0, &mine));
+	int commute = -1;
+	OK(MPI_Op_commutative(mine, &commute));
+	CHECK(commute == 0);
+	OK(MPI_Reduce_c(v, r, 3, MPI_LONG, mine, 0, MPI_COMM_WORLD));
+	CHECK(rank != 0 || r[2] == size);
+	OK(MPI_Op_free(&mine));
+	CHECK(mine == MPI_OP_NULL);
+}
+
 static void one_sided(int step)
 {
 	int vals[4] = {step, step + 1, step + 2, step + 3}, res[2] = {0, 0}, fetched[2];
@@ -494,11 +521,13 @@ int main(int argc, char **argv)
 		neighbors(step);
 		datatypes(step);
 		one_sided(step);
+		user_ops(step);
 		file_io(step, path);
 		cov_step_done(step, steps);
 	}
 	OK(MPI_Request_free(&persistent_recv));
 	OK(MPI_Type_free(&strided));
+	OK(MPI_Op_free(&sum_c));
 	OK(MPI_Win_free(&win));
 	OK(MPI_Win_free(&awin));
 	OK(MPI_Barrier(MPI_COMM_WORLD));
