@@ -8,7 +8,8 @@
  * the communicators where ranks wait at their targets ("?ID") go one further, since the
  * creation may wait for them (MPI_Intercomm_create's other group). A rank with an RMA epoch of
  * general active target synchronization open ("*": posted and not waited, or started and not
- * completed) takes another round as well, raising nothing: its peer's matching call is behind.
+ * completed), or a generalized request its application has yet to complete and free, takes
+ * another round as well, raising nothing.
  * Input from ranks is checked line by line. */
 #define _GNU_SOURCE
 #include "config.h"
@@ -135,7 +136,8 @@ int agree_next(struct checkpoint *ck, char *err, size_t errlen)
 		const char *why = creating ? "; a rank is inside the creation of a communicator"
 				  : epochs_open
 				      ? "; a rank keeps an MPI_Win_post or MPI_Win_start epoch "
-					"open (its peer never makes the matching call)"
+					"(its peer never makes the matching call) or a generalized "
+					"request (MPI_Grequest_start) open"
 				      : "";
 		if (apart)
 			snprintf(err, errlen,

@@ -529,6 +529,8 @@ static inline void req_release(struct sc_vobj *o)
 	}
 	if (__builtin_expect(o->fint != 0, 0))
 		sc_vh_fint_forget(o);
+	if (__builtin_expect(o->fn == SC_FN_MPI_Grequest_start, 0))
+		sc_mpi_greq_gone(); /* it held checkpoints back (cut.c) */
 	__atomic_store_n(&o->flags, 0, __ATOMIC_RELEASE);
 	o->next = req_free; /* onto this thread's list, whoever allocated it */
 	req_free = o;

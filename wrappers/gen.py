@@ -53,7 +53,7 @@ def gen_table(handles, errclasses, funcs, digest):
 def across_checkpoint(f):
     """What a checkpoint and restart do with what f made or changed (COVERAGE.md's column)."""
     if f.name == "MPI_Grequest_start":
-        return "**refused** at a checkpoint until the program completes it"
+        return "a checkpoint waits until the program completes and frees it (mpi/cut.c)"
     if f.name.startswith("MPI_Buffer_attach"):
         return "upper-half memory, attached again at restart (upper-half/mpi/bsend_buffer.c)"
     if f.name.startswith("MPI_Buffer_detach"):

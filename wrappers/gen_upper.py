@@ -479,6 +479,8 @@ def upper_func(f):
         o.append("\tsc_mpi_after_app_init();")
     if "session_init" in f.flags:
         o.append("\tsc_mpi_session_made();")
+    if "greq" in f.flags:  # holds the cut until freed (cut.c)
+        o.append("\tsc_mpi_greq_started();")
     if "from_group" in f.flags:  # MPI_(Inter)comm_create_from_group(s)
         errh = next(p.name for p in f.params if p.name == "errhandler")
         o.append(f"\tsc_mpi_comm_errh_record(*{f.params[-1].name}, {errh});")

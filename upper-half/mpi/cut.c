@@ -144,6 +144,17 @@ void sc_mpi_gate(void)
 static int behind(void);
 
 volatile int sc_mpi_excl_locks;
+volatile int sc_mpi_greqs_live;
+
+void sc_mpi_greq_started(void)
+{
+	__atomic_add_fetch(&sc_mpi_greqs_live, 1, __ATOMIC_SEQ_CST);
+}
+
+void sc_mpi_greq_gone(void)
+{
+	__atomic_sub_fetch(&sc_mpi_greqs_live, 1, __ATOMIC_SEQ_CST);
+}
 
 /* Whether a thread may go on during a quiesce: past the collective (or the PSCW epoch) counted
  * in every clock of cs[0..n), which all must be behind their targets; *held: one that is not.
@@ -308,8 +319,10 @@ static void report_threads(struct report *r)
 	/* an exclusive lock held or being acquired: not a cut yet either */
 	if (creating || __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0)
 		report(r, "+\n");
-	/* a PSCW epoch open: its peer's matching call is behind (pscw.c) */
-	if (__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0)
+	/* a PSCW epoch open (its peer's matching call is behind, pscw.c), or a generalized
+	 * request the application has yet to complete and free: not a cut yet */
+	if (__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0 ||
+	    __atomic_load_n(&sc_mpi_greqs_live, __ATOMIC_SEQ_CST) > 0)
 		report(r, "*\n");
 }
 
@@ -370,12 +383,13 @@ static uint64_t clocks_sum(void)
 
 #define NO_PROGRESS_NS 50000000ull /* 50 ms */
 
-/* Behind a target, or holding an exclusive lock or a PSCW epoch (which must end before the
- * cut). */
+/* Behind a target, or holding an exclusive lock, a PSCW epoch or a generalized request (which
+ * must end before the cut). */
 static int behind(void)
 {
 	int b = __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0 ||
-		__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0;
+		__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0 ||
+		__atomic_load_n(&sc_mpi_greqs_live, __ATOMIC_SEQ_CST) > 0;
 	sc_cut_foreach_clock(behind_clock, &b);
 	return b;
 }

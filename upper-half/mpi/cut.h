@@ -178,6 +178,11 @@ void sc_mpi_clocks_gate(struct sc_comm_cut *const *cs, int n);
  * for the posts), sc_mpi_pscw_failed takes a failed one back; MPI_Win_complete, MPI_Win_wait
  * and MPI_Win_test with its flag set end an epoch. */
 extern volatile int sc_mpi_pscw_open;
+/* Generalized requests alive (MPI_Grequest_start until freed): only the application completes
+ * one and MPI keeps its state, so a quiesce goes on until there is none ("*", cut.c). */
+extern volatile int sc_mpi_greqs_live;
+void sc_mpi_greq_started(void);
+void sc_mpi_greq_gone(void);
 int sc_mpi_pscw_begin(int fn, void *group, void *win);
 void sc_mpi_pscw_failed(int fn, void *win);
 void sc_mpi_pscw_end(int fn, void *win, int done);
