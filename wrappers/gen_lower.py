@@ -173,17 +173,13 @@ def lower_func1(f):
                 post.append(f"\t*{n} = lh_bits_out_{p.opts['bits_out']}(*{n});")
             else:
                 post.append(f"\t*{n} = lh_const_out_{p.opts['enum_out']}(*{n});")
-        elif k == "rank_array_in":
+        elif k in ("rank_array_in", "enum_array_in"):  # converted into a temporary array
+            conv = ("lh_rank_in" if k == "rank_array_in"
+                    else f"lh_const_in_{p.opts['enum_array']}")
             ln = p.opts["len"]
             tmp_array(n, "int", ln, pre, frees, allocated, if_null="NULL")
             pre.append(f"\tfor (int i = 0; {n} && i < {ln}; i++)")
-            pre.append(f"\t\tl_{n}[i] = lh_rank_in({n}[i]);")
-            args.append(f"l_{n}")
-        elif k == "enum_array_in":
-            ln = p.opts["len"]
-            tmp_array(n, "int", ln, pre, frees, allocated, if_null="NULL")
-            pre.append(f"\tfor (int i = 0; {n} && i < {ln}; i++)")
-            pre.append(f"\t\tl_{n}[i] = lh_const_in_{p.opts['enum_array']}({n}[i]);")
+            pre.append(f"\t\tl_{n}[i] = {conv}({n}[i]);")
             args.append(f"l_{n}")
         elif k == "rank_array_out":
             args.append(n)
