@@ -59,7 +59,9 @@ static inline int rc_in(int rc)
 }
 
 /* ---- user reduction ops ---------------------------------------------------------------- */
-typedef void (*upper_user_fn)(void *in, void *inout, int *len, void *datatype);
+/* The application's function; len is an int * (MPI_Op_create) or an MPI_Count *
+ * (MPI_Op_create_c): passed on as MPI gave it. */
+typedef void (*upper_user_fn)(void *in, void *inout, void *len, void *datatype);
 
 struct op_slot {
 	upper_user_fn fn; /* the application's function (upper-half address) */
@@ -69,7 +71,7 @@ struct op_slot {
 
 static struct op_slot op_slots[LH_MAX_USER_OPS];
 
-static void call_user_op(int slot, void *in, void *inout, int *len, MPI_Datatype *dt)
+static void call_user_op(int slot, void *in, void *inout, void *len, MPI_Datatype *dt)
 {
 	upper_user_fn fn = op_slots[slot].fn;
 	uint64_t ldt = LH_OUT_datatype(*dt);
@@ -79,27 +81,35 @@ static void call_user_op(int slot, void *in, void *inout, int *len, MPI_Datatype
 	leave_upper(lfs);
 }
 
-/* LH_MAX_USER_OPS (256) trampolines tramp_aXXXX, each passing its own slot number. */
-#define T1(n, i)                                                                                   \
-	static void tramp_##n(void *a, void *b, int *l, MPI_Datatype *d)                           \
+/* LH_MAX_USER_OPS (256) trampolines PFX_aXXXX whose length is an L, each passing its own slot
+ * number, and the table PFX_table of them. */
+#define T1(pfx, L, n, i)                                                                           \
+	static void pfx##_##n(void *a, void *b, L *l, MPI_Datatype *d)                             \
 	{                                                                                          \
 		call_user_op((i), a, b, l, d);                                                     \
 	}
-#define T4(n, i) T1(n##0, 4 * (i)) T1(n##1, 4 * (i) + 1) T1(n##2, 4 * (i) + 2) T1(n##3, 4 * (i) + 3)
-#define T16(n, i)                                                                                  \
-	T4(n##0, 4 * (i)) T4(n##1, 4 * (i) + 1) T4(n##2, 4 * (i) + 2) T4(n##3, 4 * (i) + 3)
-#define T64(n, i)                                                                                  \
-	T16(n##0, 4 * (i)) T16(n##1, 4 * (i) + 1) T16(n##2, 4 * (i) + 2) T16(n##3, 4 * (i) + 3)
-T64(a0, 0)
-T64(a1, 1)
-T64(a2, 2)
-T64(a3, 3)
+#define T4(p, L, n, i)                                                                             \
+	T1(p, L, n##0, 4 * (i))                                                                    \
+	T1(p, L, n##1, 4 * (i) + 1) T1(p, L, n##2, 4 * (i) + 2) T1(p, L, n##3, 4 * (i) + 3)
+#define T16(p, L, n, i)                                                                            \
+	T4(p, L, n##0, 4 * (i))                                                                    \
+	T4(p, L, n##1, 4 * (i) + 1) T4(p, L, n##2, 4 * (i) + 2) T4(p, L, n##3, 4 * (i) + 3)
+#define T64(p, L, n, i)                                                                            \
+	T16(p, L, n##0, 4 * (i))                                                                   \
+	T16(p, L, n##1, 4 * (i) + 1) T16(p, L, n##2, 4 * (i) + 2) T16(p, L, n##3, 4 * (i) + 3)
+#define P1(p, n) p##_##n,
+#define P4(p, n) P1(p, n##0) P1(p, n##1) P1(p, n##2) P1(p, n##3)
+#define P16(p, n) P4(p, n##0) P4(p, n##1) P4(p, n##2) P4(p, n##3)
+#define P64(p, n) P16(p, n##0) P16(p, n##1) P16(p, n##2) P16(p, n##3)
+#define USER_OP_TRAMPS(pfx, L, FT)                                                                 \
+	T64(pfx, L, a0, 0)                                                                         \
+	T64(pfx, L, a1, 1)                                                                         \
+	T64(pfx, L, a2, 2)                                                                         \
+	T64(pfx, L, a3, 3)                                                                         \
+	static FT *const pfx##_table[LH_MAX_USER_OPS] = {P64(pfx, a0) P64(pfx, a1) P64(pfx, a2)    \
+							     P64(pfx, a3)};
 
-#define P1(n) tramp_##n,
-#define P4(n) P1(n##0) P1(n##1) P1(n##2) P1(n##3)
-#define P16(n) P4(n##0) P4(n##1) P4(n##2) P4(n##3)
-#define P64(n) P16(n##0) P16(n##1) P16(n##2) P16(n##3)
-static MPI_User_function *const tramps[LH_MAX_USER_OPS] = {P64(a0) P64(a1) P64(a2) P64(a3)};
+USER_OP_TRAMPS(tramp, int, MPI_User_function)
 
 int lh_cb_user_op_get(void *upper_fn)
 {
@@ -119,7 +129,7 @@ int lh_cb_user_op_get(void *upper_fn)
 
 MPI_User_function *lh_cb_user_op_fn(int slot)
 {
-	return tramps[slot];
+	return tramp_table[slot];
 }
 
 void lh_cb_user_op_done(int slot, int rc, MPI_Op op)
@@ -134,38 +144,7 @@ void lh_cb_user_op_done(int slot, int rc, MPI_Op op)
 
 #ifndef LH_MISSING_MPI_Op_create_c /* Open MPI 4.1 has no large-count operations */
 /* MPI_Op_create_c: the same slots, with trampolines whose length is an MPI_Count. */
-typedef void (*upper_user_fn_c)(void *in, void *inout, MPI_Count *len, void *datatype);
-
-static void call_user_op_c(int slot, void *in, void *inout, MPI_Count *len, MPI_Datatype *dt)
-{
-	upper_user_fn_c fn = (upper_user_fn_c)(void *)op_slots[slot].fn;
-	uint64_t ldt = LH_OUT_datatype(*dt);
-	uint64_t lfs = enter_upper();
-	void *vdt = upper_handle(SC_VK_DATATYPE, ldt);
-	fn(in, inout, len, &vdt);
-	leave_upper(lfs);
-}
-
-#define C1(n, i)                                                                                   \
-	static void tramp_c_##n(void *a, void *b, MPI_Count *l, MPI_Datatype *d)                   \
-	{                                                                                          \
-		call_user_op_c((i), a, b, l, d);                                                   \
-	}
-#define C4(n, i) C1(n##0, 4 * (i)) C1(n##1, 4 * (i) + 1) C1(n##2, 4 * (i) + 2) C1(n##3, 4 * (i) + 3)
-#define C16(n, i)                                                                                  \
-	C4(n##0, 4 * (i)) C4(n##1, 4 * (i) + 1) C4(n##2, 4 * (i) + 2) C4(n##3, 4 * (i) + 3)
-#define C64(n, i)                                                                                  \
-	C16(n##0, 4 * (i)) C16(n##1, 4 * (i) + 1) C16(n##2, 4 * (i) + 2) C16(n##3, 4 * (i) + 3)
-C64(a0, 0)
-C64(a1, 1)
-C64(a2, 2)
-C64(a3, 3)
-
-#define PC1(n) tramp_c_##n,
-#define PC4(n) PC1(n##0) PC1(n##1) PC1(n##2) PC1(n##3)
-#define PC16(n) PC4(n##0) PC4(n##1) PC4(n##2) PC4(n##3)
-#define PC64(n) PC16(n##0) PC16(n##1) PC16(n##2) PC16(n##3)
-static MPI_User_function_c *const tramps_c[LH_MAX_USER_OPS] = {PC64(a0) PC64(a1) PC64(a2) PC64(a3)};
+USER_OP_TRAMPS(tramp_c, MPI_Count, MPI_User_function_c)
 
 int lh_cb_user_op_c_get(void *upper_fn)
 {
@@ -174,7 +153,7 @@ int lh_cb_user_op_c_get(void *upper_fn)
 
 MPI_User_function_c *lh_cb_user_op_c_fn(int slot)
 {
-	return tramps_c[slot];
+	return tramp_c_table[slot];
 }
 
 void lh_cb_user_op_c_done(int slot, int rc, MPI_Op op)
