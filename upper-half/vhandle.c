@@ -312,11 +312,19 @@ void *sc_vh_new(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uin
 	return o;
 }
 
+/* Whether the application already holds a handle (*h) for lower: a live object's, a predefined
+ * one, or the kind's NULL for the implementation's. */
+static int held(uint32_t kind, uint64_t lower, uint64_t *h)
+{
+	*h = from_lower(kind, lower, 1);
+	return *h != sc_vk_null[kind] || lower == sc_vh_predef[sc_vk_null[kind]];
+}
+
 void *sc_vh_cached(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const uint64_t *args,
 		   uint64_t refmask)
 {
-	uint64_t h = from_lower(kind, lower, 1);
-	if (h != sc_vk_null[kind] || lower == sc_vh_predef[sc_vk_null[kind]]) {
+	uint64_t h;
+	if (held(kind, lower, &h)) {
 		free_copies(nargs, args, refmask); /* the first call's record stays */
 		return (void *)(uintptr_t)h;
 	}
@@ -325,8 +333,8 @@ void *sc_vh_cached(uint32_t kind, uint64_t lower, uint16_t fn, int nargs, const 
 
 void *sc_vh_existing(uint32_t kind, uint64_t lower, uint16_t fn)
 {
-	uint64_t h = from_lower(kind, lower, 1);
-	if (h != sc_vk_null[kind] || lower == sc_vh_predef[sc_vk_null[kind]]) {
+	uint64_t h;
+	if (held(kind, lower, &h)) {
 		/* The implementation counted one more reference (MPICH hands back the same handle
 		 * from MPI_Type_get_contents): so does the object, the application frees both. */
 		struct sc_vobj *o = as_obj(h);

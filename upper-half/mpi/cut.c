@@ -143,6 +143,15 @@ void sc_mpi_gate(void)
 
 static int behind(void);
 
+/* A PSCW epoch open (its peer's matching call is behind, pscw.c), or a generalized request the
+ * application has yet to complete and free: not a cut yet, and nothing for the coordinator to
+ * raise. */
+static int must_end_first(void)
+{
+	return __atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0 ||
+	       __atomic_load_n(&sc_mpi_greqs_live, __ATOMIC_SEQ_CST) > 0;
+}
+
 volatile int sc_mpi_excl_locks;
 volatile int sc_mpi_greqs_live;
 
@@ -319,10 +328,7 @@ static void report_threads(struct report *r)
 	/* an exclusive lock held or being acquired: not a cut yet either */
 	if (creating || __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0)
 		report(r, "+\n");
-	/* a PSCW epoch open (its peer's matching call is behind, pscw.c), or a generalized
-	 * request the application has yet to complete and free: not a cut yet */
-	if (__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0 ||
-	    __atomic_load_n(&sc_mpi_greqs_live, __ATOMIC_SEQ_CST) > 0)
+	if (must_end_first())
 		report(r, "*\n");
 }
 
@@ -387,9 +393,7 @@ static uint64_t clocks_sum(void)
  * must end before the cut). */
 static int behind(void)
 {
-	int b = __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0 ||
-		__atomic_load_n(&sc_mpi_pscw_open, __ATOMIC_SEQ_CST) > 0 ||
-		__atomic_load_n(&sc_mpi_greqs_live, __ATOMIC_SEQ_CST) > 0;
+	int b = __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0 || must_end_first();
 	sc_cut_foreach_clock(behind_clock, &b);
 	return b;
 }

@@ -118,11 +118,31 @@ static int group_world_ranks(void *group, int **out, int *n)
 	return 0;
 }
 
+/* The window's clock, NULL for a handle that is no window of the cut (MPI reports it). */
+static struct sc_comm_cut *win_clock(void *win)
+{
+	return (uintptr_t)win < SC_VH_PREDEF_MAX ? NULL : ((struct sc_vobj *)win)->cut;
+}
+
+/* This rank's epoch in a role ends (undo: a failed post or start takes its counts back). */
+static void close_epoch(struct sc_comm_cut *wc, int as_target, int undo)
+{
+	struct sc_pscw *p = wc ? wc->pscw : NULL;
+	if (!p || !p->open[as_target])
+		return;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; undo && i < p->nlast[as_target]; i++)
+		__atomic_sub_fetch(&p->last[as_target][i]->coll, 1, __ATOMIC_SEQ_CST);
+	p->open[as_target] = 0;
+	pthread_mutex_unlock(&lock);
+	__atomic_sub_fetch(&sc_mpi_pscw_open, 1, __ATOMIC_SEQ_CST);
+}
+
 int sc_mpi_pscw_begin(int fn, void *group, void *win)
 {
-	if ((uintptr_t)win < SC_VH_PREDEF_MAX || !((struct sc_vobj *)win)->cut)
-		return 0; /* MPI reports the invalid window */
-	struct sc_comm_cut *wc = ((struct sc_vobj *)win)->cut;
+	struct sc_comm_cut *wc = win_clock(win);
+	if (!wc)
+		return 0;
 	const int as_target = fn == SC_FN_MPI_Win_post;
 	int *ranks = NULL, n = 0;
 	int rc = group_world_ranks(group, &ranks, &n);
@@ -156,31 +176,11 @@ int sc_mpi_pscw_begin(int fn, void *group, void *win)
 
 void sc_mpi_pscw_failed(int fn, void *win)
 {
-	if ((uintptr_t)win < SC_VH_PREDEF_MAX || !((struct sc_vobj *)win)->cut)
-		return;
-	struct sc_pscw *p = ((struct sc_vobj *)win)->cut->pscw;
-	const int as_target = fn == SC_FN_MPI_Win_post;
-	if (!p || !p->open[as_target])
-		return;
-	pthread_mutex_lock(&lock);
-	for (int i = 0; i < p->nlast[as_target]; i++)
-		__atomic_sub_fetch(&p->last[as_target][i]->coll, 1, __ATOMIC_SEQ_CST);
-	p->nlast[as_target] = 0;
-	p->open[as_target] = 0;
-	pthread_mutex_unlock(&lock);
-	__atomic_sub_fetch(&sc_mpi_pscw_open, 1, __ATOMIC_SEQ_CST);
+	close_epoch(win_clock(win), fn == SC_FN_MPI_Win_post, 1);
 }
 
 void sc_mpi_pscw_end(int fn, void *win, int done)
 {
-	if (!done || (uintptr_t)win < SC_VH_PREDEF_MAX || !((struct sc_vobj *)win)->cut)
-		return;
-	struct sc_pscw *p = ((struct sc_vobj *)win)->cut->pscw;
-	const int as_target = fn != SC_FN_MPI_Win_complete; /* wait, test: the exposure */
-	if (!p || !p->open[as_target])
-		return;
-	pthread_mutex_lock(&lock);
-	p->open[as_target] = 0;
-	pthread_mutex_unlock(&lock);
-	__atomic_sub_fetch(&sc_mpi_pscw_open, 1, __ATOMIC_SEQ_CST);
+	if (done) /* MPI_Win_complete ends the access epoch; wait and test the exposure */
+		close_epoch(win_clock(win), fn != SC_FN_MPI_Win_complete, 0);
 }
