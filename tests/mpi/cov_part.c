@@ -3,7 +3,9 @@
  * its right neighbour and receives 8 from its left one, marking them ready one by one, as a
  * range and as a list, and polls their arrival. The requests are made and freed every round, so
  * checkpoints between rounds are taken; with --hold a pair of partitioned requests lives the
- * whole run and every checkpoint must be refused, the job going on (ckpt-part.sh).
+ * whole run and every checkpoint must be refused, the job going on (ckpt-part.sh); with
+ * --hold-last only the last rank holds one (a pair with itself, never started): the refusal of
+ * one rank must not leave the others waiting.
  * Self-checking. */
 #include <mpi.h>
 #include <stdio.h>
@@ -56,9 +58,11 @@ int main(int argc, char **argv)
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
-	int steps = cov_steps(argc, argv), hold = 0;
-	for (int i = 1; i < argc; i++)
+	int steps = cov_steps(argc, argv), hold = 0, hold_last = 0;
+	for (int i = 1; i < argc; i++) {
 		hold |= strcmp(argv[i], "--hold") == 0;
+		hold_last |= strcmp(argv[i], "--hold-last") == 0 && rank == size - 1;
+	}
 	int right = (rank + 1) % size, left = (rank + size - 1) % size;
 	int *out = malloc(sizeof(int) * PARTS * PER), *in = malloc(sizeof(int) * PARTS * PER);
 	CHECK(out && in);
@@ -68,6 +72,13 @@ int main(int argc, char **argv)
 				  &held_s));
 		OK(MPI_Precv_init(in, PARTS, PER, MPI_INT, left, 7, MPI_COMM_WORLD, MPI_INFO_NULL,
 				  &held_r));
+	}
+	MPI_Request self_s = MPI_REQUEST_NULL, self_r = MPI_REQUEST_NULL;
+	if (hold_last) {
+		OK(MPI_Psend_init(out, PARTS, PER, MPI_INT, 0, 9, MPI_COMM_SELF, MPI_INFO_NULL,
+				  &self_s));
+		OK(MPI_Precv_init(in, PARTS, PER, MPI_INT, 0, 9, MPI_COMM_SELF, MPI_INFO_NULL,
+				  &self_r));
 	}
 	for (int step = 1; step <= steps; step++) {
 		MPI_Request s = held_s, r = held_r;
@@ -87,6 +98,10 @@ int main(int argc, char **argv)
 	if (hold) {
 		OK(MPI_Request_free(&held_s));
 		OK(MPI_Request_free(&held_r));
+	}
+	if (hold_last) {
+		OK(MPI_Request_free(&self_s));
+		OK(MPI_Request_free(&self_r));
 	}
 	free(out);
 	free(in);

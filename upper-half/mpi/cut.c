@@ -454,14 +454,6 @@ int sc_cut_quiesce(const char *text, const char **out, char *err, size_t errlen)
 			 "checkpoint again once it is");
 		return -1;
 	}
-	int unsavable = sc_mpi_unsavable_request();
-	if (unsavable >= 0) {
-		snprintf(err, errlen,
-			 "a request of %s exists on this rank: partitioned communication cannot be "
-			 "checkpointed (free its requests first); the job goes on",
-			 sc_mpi_fn_names[unsavable]);
-		return -1;
-	}
 	if (!text[0]) { /* the first round: stop collectives, then read the clocks */
 		targets_known = 0;
 		set_state(SC_CUT_QUIESCE);

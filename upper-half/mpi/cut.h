@@ -265,9 +265,6 @@ int sc_cut_quiesce(const char *targets, const char **out, char *err, size_t errl
 /* Phase drain: stops every MPI call, receives every message in flight into upper-half memory
  * and completes what can complete. */
 int sc_cut_drain(char *err, size_t errlen);
-/* The function (SC_FN_*) that made a request no checkpoint can keep (partitioned
- * communication) and that still exists, or -1 (drain.c): the checkpoint is refused. */
-int sc_mpi_unsavable_request(void);
 void sc_cut_resume(void);
 /* After a restart: a new MPI instance, every object rebuilt behind its handle (replay.c). */
 int sc_cut_restart(char *err, size_t errlen);

@@ -50,6 +50,31 @@ static int check_restorable(char *err, size_t errlen)
 	return r.refused ? -1 : 0;
 }
 
+/* Every rank learns whether any failed, so that none is left waiting in a collective of the
+ * drain for a rank that gave up (the checkpoint thread would never read the coordinator's
+ * abort, and the job would hang): the lowest failed rank's reason becomes everyone's. A
+ * collective on the private communicator; returns -1 on every rank if one rank failed. */
+static int all_agree(const struct sc_mpi_table *tab, int failed, char *err, size_t errlen)
+{
+	int me = failed ? sc_mpi_world_rank : sc_mpi_world_size, first = me, rc;
+	SC_MPI_CALL(rc = tab->Allreduce(&me, &first, 1, sc_vh_lower(MPI_INT), sc_vh_lower(MPI_MIN),
+					sc_mpi_private_comm));
+	if (rc != 0) {
+		snprintf(err, errlen, "drain: agreeing on the ranks' outcome failed (MPI error %d)",
+			 rc);
+		return -1;
+	}
+	if (first >= sc_mpi_world_size)
+		return 0;
+	char why[512];
+	snprintf(why, sizeof why, "%s", failed ? err : "");
+	SC_MPI_CALL(rc = tab->Bcast(why, (int)sizeof why, sc_vh_lower(MPI_CHAR), first,
+				    sc_mpi_private_comm));
+	why[sizeof why - 1] = '\0';
+	snprintf(err, errlen, "on rank %d: %s", first, rc == 0 ? why : "(its reason was lost)");
+	return -1;
+}
+
 /* ---- requests ---------------------------------------------------------------------------- */
 
 struct scan {
@@ -120,7 +145,7 @@ static void find_unsavable(struct sc_vobj *o, void *arg)
 		*(int *)arg = o->fn;
 }
 
-int sc_mpi_unsavable_request(void)
+static int unsavable_request(void)
 {
 	int fn = -1;
 	sc_vh_req_foreach(find_unsavable, &fn);
@@ -235,7 +260,18 @@ int sc_cut_drain(char *err, size_t errlen)
 	if (sc_cut_hold(err, errlen))
 		return -1;
 	const struct sc_mpi_table *tab = sc_cut_table();
-	if (hold_matched(tab, err, errlen) || check_restorable(err, errlen))
+	int failed = hold_matched(tab, err, errlen) || check_restorable(err, errlen);
+	if (!failed) {
+		int fn = unsavable_request();
+		if (fn >= 0) {
+			failed = 1;
+			snprintf(err, errlen,
+				 "a request of %s exists: partitioned communication cannot be "
+				 "checkpointed (free its requests first); the job goes on",
+				 sc_mpi_fn_names[fn]);
+		}
+	}
+	if (all_agree(tab, failed, err, errlen))
 		return -1;
 	sc_cut_forget_lingering();
 	if (sc_mpi_rma_drain(err, errlen))
@@ -299,18 +335,10 @@ int sc_cut_drain(char *err, size_t errlen)
 	drained_total += p.drained;
 	if (p.drained)
 		sc_mpi_drains++;
-	if (sc_mpi_sync_exchange(tab, err, errlen) || sc_mpi_attrs_save(err, errlen) ||
-	    sc_mpi_files_save(err, errlen) || sc_mpi_infos_save(err, errlen))
-		return -1;
-	/* Every rank's messages have arrived; a barrier so that no rank writes its image while a
-	 * peer still needs it to move data of a send that the peer received. */
-	uint64_t req = 0;
-	do
-		SC_MPI_CALL(rc = tab->svc.ibarrier(sc_mpi_private_comm, &req));
-	while (rc == SC_MPI_PENDING);
-	if (rc != 0) {
-		snprintf(err, errlen, "drain: final barrier failed (MPI error %d)", rc);
-		return -1;
-	}
-	return 0;
+	failed = sc_mpi_sync_exchange(tab, err, errlen) || sc_mpi_attrs_save(err, errlen) ||
+		 sc_mpi_files_save(err, errlen) || sc_mpi_infos_save(err, errlen);
+	/* Every rank's messages have arrived; a barrier (the agreement is one) so that no rank
+	 * writes its image while a peer still needs it to move data of a send that the peer
+	 * received. */
+	return all_agree(tab, failed, err, errlen);
 }
