@@ -17,9 +17,10 @@ random_pause() {
 }
 
 # checkpoint DIR KIND: one --bcheckpoint or --kcheckpoint of the job in DIR, which must commit
+# (a drain without progress fails after 120 s naming what it waits for: the command waits longer)
 checkpoint() {
 	local rc=0
-	timeout -k 5 60 "$SC" command --ckptdir "$1" "--$2" >"$WORK/cmd.out" 2>&1 || rc=$?
+	timeout -k 5 150 "$SC" command --ckptdir "$1" "--$2" >"$WORK/cmd.out" 2>&1 || rc=$?
 	if ((rc != 0)); then
 		echo "---- $1/coordinator.log (end), the job's status and errors:" >&2
 		tail -n 15 "$1/coordinator.log" >&2
