@@ -59,9 +59,9 @@ def file_errh_once(called, f, args, call):
 def lower_func(f):
     """The shim of one function; a via= function whose nonblocking form the backend lacks
     (Open MPI 4.1: MPI_Isendrecv) falls back to the blocking call itself."""
-    if "custom" in f.flags:  # hand-written in lh_callbacks.c, the same for every backend
+    if "custom" in f.flags:  # hand-written (lh_callbacks.c, lh_errcodes.c), for every backend
         params = ", ".join(f.lower_params()) or "void"
-        return [f"{f.ret} lh_{f.short}({params}); /* lh_callbacks.c */"]
+        return [f"{f.ret} lh_{f.short}({params}); /* hand-written */"]
     if not f.via:
         return lower_func1(f)
     plain = copy.copy(f)

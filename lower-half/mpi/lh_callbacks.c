@@ -358,8 +358,9 @@ KEYVAL_KIND(Win, MPI_Win, SC_VK_WIN, LH_OUT_win, MPI_WIN_NULL_COPY_FN, MPI_WIN_D
 	    MPI_WIN_NULL_DELETE_FN)
 
 /* MPI_Comm_get_attr: the values of MPI_HOST and MPI_IO are ranks, which may be the
- * implementation's MPI_PROC_NULL or MPI_ANY_SOURCE: the application must see the ABI's (kept
- * here; the upper half copies every predefined attribute's value into its own memory). */
+ * implementation's MPI_PROC_NULL or MPI_ANY_SOURCE, and MPI_LASTUSEDCODE's is an error code: the
+ * application must see the ABI's (kept here; the upper half copies every predefined attribute's
+ * value into its own memory). */
 int lh_conv_in_keyval(int v);
 int lh_Comm_get_attr(uint64_t comm, int comm_keyval, void *attribute_val, int *flag);
 int lh_Comm_get_attr(uint64_t comm, int comm_keyval, void *attribute_val, int *flag)
@@ -369,7 +370,11 @@ int lh_Comm_get_attr(uint64_t comm, int comm_keyval, void *attribute_val, int *f
 	int rc = MPI_Comm_get_attr(LH_IN_comm(comm), key, attribute_val, flag);
 	if (rc != MPI_SUCCESS)
 		return lh_err_out(rc);
-	if (*flag && (key == MPI_HOST || key == MPI_IO)) {
+	if (*flag && key == MPI_LASTUSEDCODE) {
+		static int last;
+		last = lh_last_used_code();
+		*(int **)attribute_val = &last;
+	} else if (*flag && (key == MPI_HOST || key == MPI_IO)) {
 		int i = key == MPI_IO, **vp = attribute_val;
 		abi_rank[i] = lh_rank_out(**vp);
 		*vp = &abi_rank[i];

@@ -1,6 +1,6 @@
 /* The hand-written part of an MPI lower half that does not depend on the implementation beyond
  * its mpi.h: publishing the table into the info block (sc_lh_mpi_prepare), the service entries
- * (time-sliced waits, nonblocking barrier, predefined handles), error code conversion, the
+ * (time-sliced waits, nonblocking barrier, predefined handles), the
  * TLS donor service that gives upper-half threads a lower-half TLS block of their own, the signal
  * mask lower-half-only threads are born with (MPI_Init, the donor's threads), and (MPICH only) an
  * MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
@@ -220,46 +220,6 @@ void *ucp_disconnect_nb(void *ep)
 	return ucx(ep);
 }
 #endif
-
-/* ---- error codes ---------------------------------------------------------------------- */
-
-/* Detailed implementation codes (MPICH encodes where an error arose in the code) are kept here
- * so that MPI_Error_string can still describe them; the application sees an ABI code. */
-static int err_ring[SC_ERRCODE_RING];
-static uint32_t err_next;
-
-int lh_class_out(int cls)
-{
-	for (const struct lh_errclass *e = lh_errclass_table; e->abi >= 0; e++)
-		if (e->lower == cls)
-			return e->abi;
-	return SC_ABI_ERR_OTHER;
-}
-
-int lh_err_out_slow(int rc)
-{
-	int cls;
-	if (MPI_Error_class(rc, &cls) != MPI_SUCCESS)
-		cls = MPI_ERR_OTHER;
-	int abi = lh_class_out(cls);
-	if (rc == cls)
-		return abi;
-	uint32_t i = __atomic_fetch_add(&err_next, 1, __ATOMIC_RELAXED) % SC_ERRCODE_RING;
-	err_ring[i] = rc;
-	return SC_ABI_ERRCODE_BASE + (int)i;
-}
-
-int lh_err_in(int abi)
-{
-	if (abi == 0)
-		return MPI_SUCCESS;
-	if (abi >= SC_ABI_ERRCODE_BASE && abi < SC_ABI_ERRCODE_BASE + SC_ERRCODE_RING)
-		return err_ring[abi - SC_ABI_ERRCODE_BASE];
-	for (const struct lh_errclass *e = lh_errclass_table; e->abi >= 0; e++)
-		if (e->abi == abi)
-			return e->lower;
-	return abi; /* a code of MPI_Add_error_code (not in the list yet): as is */
-}
 
 /* ---- the TLS donor service ------------------------------------------------------------ */
 

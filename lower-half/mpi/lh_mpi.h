@@ -79,7 +79,7 @@ static inline int lh_thread_level_out(int l)
  * ABI. A real buffer can never be at address 1. */
 #define LH_BUF(p) ((p) == SC_ABI_IN_PLACE ? MPI_IN_PLACE : (p))
 
-/* ---- error codes (lh_mpi.c) ------------------------------------------------------------------ */
+/* ---- error codes (lh_errcodes.c) ------------------------------------------------------------------ */
 int lh_err_out_slow(int rc);
 static inline int lh_err_out(int rc)
 {
@@ -87,6 +87,7 @@ static inline int lh_err_out(int rc)
 }
 int lh_err_in(int abi_code); /* an ABI code or class -> the implementation's code */
 int lh_class_out(int cls);   /* the implementation's class -> ABI class */
+int lh_last_used_code(void); /* MPI_LASTUSEDCODE's value in the ABI */
 
 /* ---- statuses ---------------------------------------------------------------------------- */
 /* The implementation's private status fields travel in internal[]: a backend whose status does

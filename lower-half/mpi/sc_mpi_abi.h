@@ -42,6 +42,11 @@ struct sc_abi_status {
 #define SC_ABI_ERRCODE_BASE 0x10000
 #define SC_ERRCODE_RING 1024
 
+/* The classes and codes an application adds (MPI_Add_error_class/code) are
+ * SC_ABI_USERCODE_BASE + the order in which it added them, at most SC_USERCODE_MAX. */
+#define SC_ABI_USERCODE_BASE (SC_ABI_ERR_LASTCODE + 1)
+#define SC_USERCODE_MAX 4096
+
 /* Return codes of table functions that are not MPI errors (never seen by applications). */
 #define SC_MPI_PENDING 0x7ffffff0  /* the time slice ended before completion: call again */
 #define SC_MPI_E_UNIMPL 0x7ffffff1 /* this lower half does not implement the function */

@@ -4,9 +4,9 @@
 # messages and nonblocking collectives in flight), kill-checkpointed, restarted, checkpointed and
 # killed again and restarted to its end; its own checks hold, the job's total of checks and all
 # its output together equal an uninterrupted native run. 4 ranks under mpiexec.hydra; the
-# programs listed in SC_CKPT_COV run (by default the first half of them; ckpt-cov2.sh runs the
-# others: one test would outlast run-test's limit), the launch forms (inside/outside) taking
-# turns.
+# programs listed in SC_CKPT_COV run (by default the first eight; ckpt-cov2.sh and
+# ckpt-cov3.sh run the others: one test would outlast run-test's limit), the launch forms
+# (inside/outside) taking turns.
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 # MPICH 4.0's Win_create needs UCX's registration cache off natively (cov_misc.c's main)
 export UCX_RCACHE_ENABLE=n
@@ -14,7 +14,8 @@ export UCX_RCACHE_ENABLE=n
 # launch and two in a restart before the end.
 declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_types]=300
 	[cov_misc]=12 [cov_legacy]=200 [cov_large]=26 [cov_pcoll]=300 [cov_dynwin]=24 [cov_io]=50
-	[cov_shwin]=50 [cov_pscw]=220 [cov_nbr]=180 [cov_interop]=110 [cov_session]=300)
+	[cov_shwin]=50 [cov_pscw]=220 [cov_nbr]=180 [cov_interop]=110 [cov_session]=300
+	[cov_errors]=200)
 mode=outside
 for name in ${SC_CKPT_COV:-${CKPT_COV_SET:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large}}; do
 	build "$name"
