@@ -1,7 +1,8 @@
 /* The MPI functions answered in the upper half without crossing (the list's `upper` lines):
- * MPI_Get_version (the ABI's), MPI_Pcontrol, address arithmetic, and the extent queries removed
- * in MPI 3.0, which are the MPI-2 MPI_Type_get_extent in parts; all but the version compute what
- * MPICH does. The older names that are plain renames are generated (the list's `alias` lines). */
+ * MPI_Get_version (the ABI's), MPI_Pcontrol, address arithmetic, MPI 4.1's accessors of a
+ * status's public fields, and the extent queries removed in MPI 3.0, which are the MPI-2
+ * MPI_Type_get_extent in parts; all but the version compute what MPICH does. The older names that
+ * are plain renames are generated (the list's `alias` lines). */
 #include <mpi.h>
 #include <stdint.h>
 
@@ -23,6 +24,27 @@ int PMPI_Pcontrol(const int level, ...)
 	return MPI_SUCCESS;
 }
 int MPI_Pcontrol(const int level, ...) __attribute__((weak, alias("PMPI_Pcontrol")));
+
+/* MPI 4.1's accessors of the public fields of a status (the ABI's struct, whichever MPI runs
+ * beneath: no crossing). */
+#define STATUS_FIELD(Name, field)                                                                  \
+	int PMPI_Status_get_##Name(const MPI_Status *status, int *value)                           \
+	{                                                                                          \
+		*value = status->field;                                                            \
+		return MPI_SUCCESS;                                                                \
+	}                                                                                          \
+	int MPI_Status_get_##Name(const MPI_Status *status, int *value)                            \
+	    __attribute__((weak, alias("PMPI_Status_get_" #Name)));                                \
+	int PMPI_Status_set_##Name(MPI_Status *status, int value)                                  \
+	{                                                                                          \
+		status->field = value;                                                             \
+		return MPI_SUCCESS;                                                                \
+	}                                                                                          \
+	int MPI_Status_set_##Name(MPI_Status *status, int value)                                   \
+	    __attribute__((weak, alias("PMPI_Status_set_" #Name)));
+STATUS_FIELD(source, MPI_SOURCE)
+STATUS_FIELD(tag, MPI_TAG)
+STATUS_FIELD(error, MPI_ERROR)
 
 /* Addresses are plain integers in a flat address space; unsigned, so a wrap is defined. */
 MPI_Aint PMPI_Aint_add(MPI_Aint base, MPI_Aint disp)
