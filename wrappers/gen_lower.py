@@ -91,6 +91,9 @@ def lower_func1(f):
     allocated = []  # temporaries to free when a later one cannot be allocated
     cb = None
     statuses = []
+    if "contents" in f.flags:  # MPI_Type_get_contents(_c): constants among the integers
+        post.append(f"\tlh_contents_out(LH_IN_datatype(datatype), array_of_integers, "
+                    f"max_integers, {int(f.name.endswith('_c'))});")
     for p in f.params:
         n, k = p.name, p.kind
         if k == "ignored":

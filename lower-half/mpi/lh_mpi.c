@@ -221,6 +221,53 @@ void *ucp_disconnect_nb(void *ep)
 }
 #endif
 
+/* ---- datatype contents ------------------------------------------------------------------ */
+
+int lh_conv_out_order(int v);
+int lh_conv_out_distrib(int v);
+int lh_conv_out_darg(int v);
+
+/* Converts ints[lo, lo + n) (those below max) with conv. */
+static void conv_range(int *ints, MPI_Count max, MPI_Count lo, MPI_Count n, int (*conv)(int))
+{
+	for (MPI_Count i = lo; i < lo + n && i < max; i++)
+		ints[i] = conv(ints[i]);
+}
+
+/* The integers of a subarray or darray type (MPI 4.0 section 5.1.13: with its counts in the
+ * integers, or with nc large counts apart): their distributions, distribution arguments and
+ * storage order are this implementation's constants, the application must see the ABI's. */
+static void contents_out(int *ints, MPI_Count max, MPI_Count ni, MPI_Count nc, int combiner)
+{
+	if (max > ni)
+		max = ni;
+	int large = nc > 0;
+	if (combiner == MPI_COMBINER_SUBARRAY && max >= 1 && ints[0] >= 0) {
+		MPI_Count nd = ints[0];
+		conv_range(ints, max, large ? 1 : 1 + 3 * nd, 1, lh_conv_out_order);
+	} else if (combiner == MPI_COMBINER_DARRAY && max >= 3 && ints[2] >= 0) {
+		MPI_Count nd = ints[2], distribs = large ? 3 : 3 + nd;
+		conv_range(ints, max, distribs, nd, lh_conv_out_distrib);
+		conv_range(ints, max, distribs + nd, nd, lh_conv_out_darg);
+		conv_range(ints, max, distribs + 3 * nd, 1, lh_conv_out_order);
+	}
+}
+
+void lh_contents_out(MPI_Datatype type, int *ints, MPI_Count max, int large_form)
+{
+	int ni = 0, na = 0, nd = 0, combiner = MPI_UNDEFINED;
+	if (!large_form) {
+		if (MPI_Type_get_envelope(type, &ni, &na, &nd, &combiner) == MPI_SUCCESS)
+			contents_out(ints, max, ni, 0, combiner);
+		return;
+	}
+#ifndef LH_MISSING_MPI_Type_get_envelope_c
+	MPI_Count cni = 0, cna = 0, cnc = 0, cnd = 0;
+	if (MPI_Type_get_envelope_c(type, &cni, &cna, &cnc, &cnd, &combiner) == MPI_SUCCESS)
+		contents_out(ints, max, cni, cnc, combiner);
+#endif
+}
+
 /* ---- the TLS donor service ------------------------------------------------------------ */
 
 /* Parked threads and the service use raw system calls: a parked thread's TLS block (errno

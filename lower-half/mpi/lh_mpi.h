@@ -89,6 +89,10 @@ int lh_err_in(int abi_code); /* an ABI code or class -> the implementation's cod
 int lh_class_out(int cls);   /* the implementation's class -> ABI class */
 int lh_last_used_code(void); /* MPI_LASTUSEDCODE's value in the ABI */
 
+/* MPI_Type_get_contents(_c) (the list's `contents` flag): a subarray's or darray's constants in
+ * the integers converted to the ABI's (lh_mpi.c). */
+void lh_contents_out(MPI_Datatype type, int *ints, MPI_Count max, int large_form);
+
 /* ---- statuses ---------------------------------------------------------------------------- */
 /* The implementation's private status fields travel in internal[]: a backend whose status does
  * not fit whole (Open MPI's) defines LH_STATUS_SAVE/LH_STATUS_LOAD to keep only those. */

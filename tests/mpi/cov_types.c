@@ -15,6 +15,19 @@
 static int rank, size, peer;
 
 /* Sends src[] with type t (count 1) from even to odd ranks, which receive it as `n` ints. */
+/* MPI_Type_get_envelope/contents of a type made of MPI_INT with ni integers and no addresses:
+ * the integers are `want` (constants as the application's mpi.h numbers them). */
+static void check_contents(MPI_Datatype t, int combiner, int ni, const int *want)
+{
+	int gni = -1, gna = -1, gnd = -1, gcomb = -1, ints[16];
+	MPI_Aint addrs[1];
+	MPI_Datatype dts[1] = {MPI_DATATYPE_NULL};
+	OK(MPI_Type_get_envelope(t, &gni, &gna, &gnd, &gcomb));
+	CHECK(gcomb == combiner && gni == ni && gna == 0 && gnd == 1 && ni <= 16);
+	OK(MPI_Type_get_contents(t, ni, 0, 1, ints, addrs, dts));
+	CHECK(memcmp(ints, want, (size_t)ni * sizeof *ints) == 0 && dts[0] == MPI_INT);
+}
+
 static void xfer(MPI_Datatype t, const int *src, int *dst, int n)
 {
 	OK(MPI_Type_commit(&t));
@@ -80,6 +93,8 @@ static void constructors(void)
 	xfer(t, src, got, 4);
 	EXPECT(6, 7, 10, 11);
 	OK(MPI_Type_create_subarray(2, sizes, sub, st, MPI_ORDER_FORTRAN, MPI_INT, &t));
+	const int sub_ints[] = {2, 4, 4, 2, 2, 1, 2, MPI_ORDER_FORTRAN};
+	check_contents(t, MPI_COMBINER_SUBARRAY, 8, sub_ints);
 	xfer(t, src, got, 4);
 	EXPECT(9, 10, 13, 14);
 	/* resized: an int with an extent of 3 ints, so count 3 takes every third */
@@ -346,6 +361,9 @@ static void darrays(void)
 		OK(MPI_Type_commit(&kept_darray));
 		kept_made = 1;
 	}
+	const int kept_want[] = {
+	    size, rank, 1, 20, MPI_DISTRIBUTE_BLOCK, MPI_DISTRIBUTE_DFLT_DARG, size, MPI_ORDER_C};
+	check_contents(kept_darray, MPI_COMBINER_DARRAY, 8, kept_want);
 	n = selected(kept_darray, got, 64);
 	int want = rank * b < 20 ? (rank * b + b <= 20 ? b : 20 - rank * b) : 0;
 	CHECK(n == want);
@@ -356,11 +374,23 @@ static void darrays(void)
 	OK(MPI_Type_create_darray_c(size, rank, 1, gsizes_c, distribs, dargs, psizes, MPI_ORDER_C,
 				    MPI_INT, &t));
 	CHECK(selected(t, got, 64) == want && (n == 0 || got[0] == rank * b));
+	MPI_Count cni = -1, cna = -1, cnc = -1, cnd = -1, large[1] = {0};
+	int comb = -1, cints[7];
+	MPI_Aint caddrs[1];
+	MPI_Datatype cdts[1];
+	OK(MPI_Type_get_envelope_c(t, &cni, &cna, &cnc, &cnd, &comb));
+	CHECK(comb == MPI_COMBINER_DARRAY && cni == 7 && cna == 0 && cnc == 1 && cnd == 1);
+	OK(MPI_Type_get_contents_c(t, 7, 0, 1, 1, cints, caddrs, large, cdts));
+	const int large_ints[] = {
+	    size, rank, 1, MPI_DISTRIBUTE_BLOCK, MPI_DISTRIBUTE_DFLT_DARG, size, MPI_ORDER_C};
+	CHECK(memcmp(cints, large_ints, sizeof cints) == 0 && large[0] == 20 && cdts[0] == MPI_INT);
 	OK(MPI_Type_free(&t));
 	/* cyclic in blocks of 2: element i is rank (i / 2) % size's */
 	int cyclic = MPI_DISTRIBUTE_CYCLIC, two = 2;
 	OK(MPI_Type_create_darray(size, rank, 1, gsizes, &cyclic, &two, psizes, MPI_ORDER_C,
 				  MPI_INT, &t));
+	const int cyclic_ints[] = {size, rank, 1, 20, MPI_DISTRIBUTE_CYCLIC, 2, size, MPI_ORDER_C};
+	check_contents(t, MPI_COMBINER_DARRAY, 8, cyclic_ints);
 	n = selected(t, got, 64);
 	for (int i = 0, k = 0; i < 20; i++)
 		if ((i / 2) % size == rank)
