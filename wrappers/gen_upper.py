@@ -170,6 +170,9 @@ def upper_func(f):
     for p in f.params:
         if p.kind == "ignored":
             o.append(f"\t(void){p.name};")
+    greq = "greq" in f.flags  # holds the cut until freed, counted before it starts (cut.c)
+    if greq:
+        o.append("\tsc_mpi_greq_enter();")
     o.append("\tconst struct sc_mpi_table *tab = sc_mpi_begin();")
     pre, post, args = [], [], []
     cleanup = []
@@ -396,11 +399,13 @@ def upper_func(f):
     # does when an attribute copy callback fails an MPI_Comm_dup), never a stale value.
     made = [p for p in f.crossing
             if p.kind == "handle_out" and "existing" not in p.flags and p.hkind != "request"]
-    o.append("\tif (__builtin_expect(rc != 0, 0))" + (" {" if made else ""))
+    o.append("\tif (__builtin_expect(rc != 0, 0))" + (" {" if made or greq else ""))
     for p in made:
         o.append(f"\t\t*{p.name} = ({p.base})(uintptr_t)sc_vk_null[SC_VK_{p.hkind.upper()}];")
+    if greq:
+        o.append("\t\tsc_mpi_greq_gone();")
     o.append(f"\t\treturn sc_mpi_fail(SC_FN_{f.name}, rc);")
-    if made:
+    if made or greq:
         o.append("\t}")
     if "win_free" in f.flags:  # before post, which forgets the window
         o.append(f"\tsc_mpi_win_freed(*{f.params[0].name}, win_memory);")
@@ -479,8 +484,6 @@ def upper_func(f):
         o.append("\tsc_mpi_after_app_init();")
     if "session_init" in f.flags:
         o.append("\tsc_mpi_session_made();")
-    if "greq" in f.flags:  # holds the cut until freed (cut.c)
-        o.append("\tsc_mpi_greq_started();")
     if "from_group" in f.flags:  # MPI_(Inter)comm_create_from_group(s)
         errh = next(p.name for p in f.params if p.name == "errhandler")
         o.append(f"\tsc_mpi_comm_errh_record(*{f.params[-1].name}, {errh});")

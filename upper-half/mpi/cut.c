@@ -32,6 +32,10 @@ int sc_mpi_initialized, sc_mpi_finalized;
 
 /* Bumped (and futex-woken) whenever the state or the targets change: the gates wait on it. */
 static uint32_t cut_seq;
+/* Set when this rank reports that no generalized request lives: that report may make the cut,
+ * so a new request waits until the coordinator answers (new targets: another round; or the end
+ * of the checkpoint). Cleared by every state but the drain's (set_state). */
+static volatile int greqs_closed;
 static int targets_known;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -110,6 +114,8 @@ static int state_barrier(char *err, size_t errlen)
 
 static void set_state(int state)
 {
+	if (state != SC_CUT_DRAIN)
+		__atomic_store_n(&greqs_closed, 0, __ATOMIC_SEQ_CST);
 	sc_mpi_ckpt_pending = state;
 	__atomic_add_fetch(&cut_seq, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &cut_seq, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
@@ -155,9 +161,19 @@ static int must_end_first(void)
 volatile int sc_mpi_excl_locks;
 volatile int sc_mpi_greqs_live;
 
-void sc_mpi_greq_started(void)
+void sc_mpi_greq_enter(void)
 {
-	__atomic_add_fetch(&sc_mpi_greqs_live, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		/* Against report_threads, which sets greqs_closed and then reads the count (both
+		 * sequentially consistent): it sees this request, or this thread sees it closed. */
+		__atomic_add_fetch(&sc_mpi_greqs_live, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&greqs_closed, __ATOMIC_SEQ_CST) || sc_mpi_thr.stage != 0)
+			return; /* (inside a call, as from a callback: the hold waits for it) */
+		__atomic_sub_fetch(&sc_mpi_greqs_live, 1, __ATOMIC_SEQ_CST);
+		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&greqs_closed, __ATOMIC_SEQ_CST))
+			wait_change(seen);
+	}
 }
 
 void sc_mpi_greq_gone(void)
@@ -328,8 +344,11 @@ static void report_threads(struct report *r)
 	/* an exclusive lock held or being acquired: not a cut yet either */
 	if (creating || __atomic_load_n(&sc_mpi_excl_locks, __ATOMIC_SEQ_CST) > 0)
 		report(r, "+\n");
-	if (must_end_first())
+	__atomic_store_n(&greqs_closed, 1, __ATOMIC_SEQ_CST);
+	if (must_end_first()) {
+		__atomic_store_n(&greqs_closed, 0, __ATOMIC_SEQ_CST);
 		report(r, "*\n");
+	}
 }
 
 static void report_clock(struct sc_comm_cut *c, void *r)

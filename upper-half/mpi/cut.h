@@ -179,9 +179,11 @@ void sc_mpi_clocks_gate(struct sc_comm_cut *const *cs, int n);
  * and MPI_Win_test with its flag set end an epoch. */
 extern volatile int sc_mpi_pscw_open;
 /* Generalized requests alive (MPI_Grequest_start until freed): only the application completes
- * one and MPI keeps its state, so a quiesce goes on until there is none ("*", cut.c). */
+ * one and MPI keeps its state, so a quiesce goes on until there is none ("*", cut.c).
+ * sc_mpi_greq_enter counts one before MPI_Grequest_start, waiting while this rank's last report
+ * (which said there was none) may be the cut's; sc_mpi_greq_gone when it is freed or failed. */
 extern volatile int sc_mpi_greqs_live;
-void sc_mpi_greq_started(void);
+void sc_mpi_greq_enter(void);
 void sc_mpi_greq_gone(void);
 int sc_mpi_pscw_begin(int fn, void *group, void *win);
 void sc_mpi_pscw_failed(int fn, void *win);

@@ -261,15 +261,20 @@ int sc_cut_drain(char *err, size_t errlen)
 		return -1;
 	const struct sc_mpi_table *tab = sc_cut_table();
 	int failed = hold_matched(tab, err, errlen) || check_restorable(err, errlen);
-	if (!failed) {
-		int fn = unsavable_request();
-		if (fn >= 0) {
-			failed = 1;
-			snprintf(err, errlen,
-				 "a request of %s exists: partitioned communication cannot be "
-				 "checkpointed (free its requests first); the job goes on",
-				 sc_mpi_fn_names[fn]);
-		}
+	int fn = failed ? -1 : unsavable_request();
+	if (fn >= 0) {
+		failed = 1;
+		snprintf(err, errlen,
+			 "a request of %s exists: partitioned communication cannot be "
+			 "checkpointed (free its requests first); the job goes on",
+			 sc_mpi_fn_names[fn]);
+	} else if (!failed && __atomic_load_n(&sc_mpi_greqs_live, __ATOMIC_SEQ_CST) > 0) {
+		/* the quiesce holds new ones back (cut.c): only one started from a callback
+		 * inside an MPI call can be here */
+		failed = 1;
+		snprintf(err, errlen,
+			 "a generalized request (MPI_Grequest_start) was started during the "
+			 "checkpoint; the job goes on");
 	}
 	if (all_agree(tab, failed, err, errlen))
 		return -1;
