@@ -62,6 +62,8 @@ def across_checkpoint(f):
         return "memory saved, shared again at restart (mpi/winshared.c; ranks on one node)"
     if f.name == "MPI_Alloc_mem":
         return "upper-half memory: saved with the program"
+    if f.name.startswith("MPI_Register_datarep"):
+        return "registered again at restart, before files reopen (mpi/datareps.c)"
     if f.name.startswith("MPI_Add_error_"):
         return "added again at restart in the same order: the same values (mpi/errcodes.c)"
     if "pscw" in f.flags:

@@ -1,6 +1,7 @@
 /* Calls from MPI back into the application: user reduction ops, communicator/window/file error
  * handlers, communicator/type/window attribute copy and delete functions, generalized requests
- * (query/free/cancel), and the hand-written shims that install them (flag `custom` in mpi.list).
+ * (query/free/cancel), data representations' conversion and extent functions, and the
+ * hand-written shims that install them (flag `custom` in mpi.list).
  * MPI runs a callback on the thread that is inside the lower half, with the lower half's TLS
  * installed; the application's code needs its own TLS and its own handles. A trampoline
  * therefore converts what it passes while still on the lower TLS, switches FS to the upper half's
@@ -481,3 +482,101 @@ int lh_Grequest_start(void *query_fn, void *free_fn, void *cancel_fn, void *extr
 	*request = LH_OUT_request(r);
 	return 0;
 }
+
+/* ---- data representations (MPI_Register_datarep, _c) --------------------------------------
+ * Registered for the life of the process, so their record (the application's functions and
+ * extra_state) is never freed; MPI hands it back as the functions' extra_state. */
+typedef int (*upper_conv_fn)(void *userbuf, void *type, int count, void *filebuf, int64_t position,
+			     void *extra);
+typedef int (*upper_conv_c_fn)(void *userbuf, void *type, MPI_Count count, void *filebuf,
+			       int64_t position, void *extra);
+typedef int (*upper_extent_fn)(void *type, intptr_t *file_extent, void *extra);
+struct datarep_rec {
+	void *read, *write;
+	upper_extent_fn extent;
+	void *extra;
+};
+
+static int datarep_extent(MPI_Datatype type, MPI_Aint *file_extent, void *extra)
+{
+	struct datarep_rec *d = extra;
+	uint64_t lower = LH_OUT_datatype(type), lfs = enter_upper();
+	intptr_t e = 0;
+	int rc = d->extent(upper_handle(SC_VK_DATATYPE, lower), &e, d->extra);
+	leave_upper(lfs);
+	*file_extent = (MPI_Aint)e;
+	return rc_in(rc);
+}
+
+/* A record's read or write conversion (field), in both count widths. */
+#define DATAREP_CONV(name, field, COUNT, FN)                                                       \
+	static int name(void *userbuf, MPI_Datatype type, COUNT count, void *filebuf,              \
+			MPI_Offset position, void *extra)                                          \
+	{                                                                                          \
+		struct datarep_rec *d = extra;                                                     \
+		uint64_t lower = LH_OUT_datatype(type), lfs = enter_upper();                       \
+		int rc = ((FN)d->field)(userbuf, upper_handle(SC_VK_DATATYPE, lower), count,       \
+					filebuf, (int64_t)position, d->extra);                     \
+		leave_upper(lfs);                                                                  \
+		return rc_in(rc);                                                                  \
+	}
+DATAREP_CONV(datarep_read, read, int, upper_conv_fn)
+DATAREP_CONV(datarep_write, write, int, upper_conv_fn)
+
+static struct datarep_rec *datarep_rec(void *read_fn, void *write_fn, void *extent_fn,
+				       void *extra_state)
+{
+	struct datarep_rec *d = malloc(sizeof *d);
+	if (d)
+		*d = (struct datarep_rec){read_fn, write_fn, (upper_extent_fn)extent_fn,
+					  extra_state};
+	return d;
+}
+
+/* MPI_CONVERSION_FN_NULL is a null pointer in the ABI and in both implementations. */
+int lh_Register_datarep(const char *datarep, void *read_conversion_fn, void *write_conversion_fn,
+			void *dtype_file_extent_fn, void *extra_state);
+int lh_Register_datarep(const char *datarep, void *read_conversion_fn, void *write_conversion_fn,
+			void *dtype_file_extent_fn, void *extra_state)
+{
+	struct datarep_rec *d =
+	    datarep_rec(read_conversion_fn, write_conversion_fn, dtype_file_extent_fn, extra_state);
+	if (!d)
+		return SC_MPI_E_NOMEM;
+	int rc = MPI_Register_datarep((char *)datarep, read_conversion_fn ? datarep_read : NULL,
+				      write_conversion_fn ? datarep_write : NULL,
+				      dtype_file_extent_fn ? datarep_extent : NULL, d);
+	if (rc != MPI_SUCCESS)
+		free(d);
+	return lh_err_out(rc);
+}
+
+int lh_Register_datarep_c(const char *datarep, void *read_conversion_fn, void *write_conversion_fn,
+			  void *dtype_file_extent_fn, void *extra_state);
+#ifndef LH_MISSING_MPI_Register_datarep_c
+DATAREP_CONV(datarep_read_c, read, MPI_Count, upper_conv_c_fn)
+DATAREP_CONV(datarep_write_c, write, MPI_Count, upper_conv_c_fn)
+
+int lh_Register_datarep_c(const char *datarep, void *read_conversion_fn, void *write_conversion_fn,
+			  void *dtype_file_extent_fn, void *extra_state)
+{
+	struct datarep_rec *d =
+	    datarep_rec(read_conversion_fn, write_conversion_fn, dtype_file_extent_fn, extra_state);
+	if (!d)
+		return SC_MPI_E_NOMEM;
+	int rc = MPI_Register_datarep_c(datarep, read_conversion_fn ? datarep_read_c : NULL,
+					write_conversion_fn ? datarep_write_c : NULL,
+					dtype_file_extent_fn ? datarep_extent : NULL, d);
+	if (rc != MPI_SUCCESS)
+		free(d);
+	return lh_err_out(rc);
+}
+#else
+int lh_Register_datarep_c(const char *datarep, void *read_conversion_fn, void *write_conversion_fn,
+			  void *dtype_file_extent_fn, void *extra_state)
+{
+	(void)datarep, (void)read_conversion_fn, (void)write_conversion_fn;
+	(void)dtype_file_extent_fn, (void)extra_state;
+	return SC_MPI_E_UNIMPL;
+}
+#endif

@@ -6,7 +6,7 @@
  * group, byte offsets, size, preallocation), with their large-count forms, and MPI_Waitall over
  * I/O requests. Two files stay open the whole run: a restart must put both file pointers back,
  * reopen a file created with MPI_MODE_EXCL and still answer its access mode, and set atomicity
- * and info again.
+ * and info again. Data representations registered stay registered across restarts.
  * Self-checking; every value read is one some rank wrote in this run. */
 #include <mpi.h>
 #include <stdio.h>
@@ -340,6 +340,50 @@ static void last(int steps)
 	CHECK(fsize == start);
 }
 
+/* Data representations (MPI_Register_datarep, _c): one registered at the start must stay
+ * registered across restarts (registering its name again fails with MPI_ERR_DUP_DATAREP),
+ * every round registers a new one; a representation with conversion functions gets the MPI's
+ * own answer (MPICH 4.0.2 refuses them with MPI_ERR_CONVERSION). */
+static int file_extent(MPI_Datatype type, MPI_Aint *extent, void *extra)
+{
+	(void)extra;
+	return MPI_Type_get_extent(type, &(MPI_Aint){0}, extent);
+}
+
+static int no_conversion(void *userbuf, MPI_Datatype type, int count, void *filebuf,
+			 MPI_Offset position, void *extra)
+{
+	(void)userbuf, (void)type, (void)count, (void)filebuf, (void)position, (void)extra;
+	return MPI_ERR_CONVERSION;
+}
+
+static void datareps(int step)
+{
+	char name[64];
+	int cls = -1;
+	if (step == 1) {
+		OK(MPI_Register_datarep("cov_io_rep", MPI_CONVERSION_FN_NULL,
+					MPI_CONVERSION_FN_NULL, file_extent, NULL));
+		OK(MPI_Register_datarep_c("cov_io_rep_c", MPI_CONVERSION_FN_NULL_C,
+					  MPI_CONVERSION_FN_NULL_C, file_extent, NULL));
+		int rc = MPI_Register_datarep("cov_io_conv", no_conversion, no_conversion,
+					      file_extent, NULL);
+		CHECK(rc != MPI_SUCCESS && MPI_Error_class(rc, &cls) == MPI_SUCCESS &&
+		      cls == MPI_ERR_CONVERSION);
+	}
+	int rc = MPI_Register_datarep("cov_io_rep", MPI_CONVERSION_FN_NULL, MPI_CONVERSION_FN_NULL,
+				      file_extent, NULL);
+	CHECK(rc != MPI_SUCCESS && MPI_Error_class(rc, &cls) == MPI_SUCCESS &&
+	      cls == MPI_ERR_DUP_DATAREP);
+	rc = MPI_Register_datarep_c("cov_io_rep_c", MPI_CONVERSION_FN_NULL_C,
+				    MPI_CONVERSION_FN_NULL_C, file_extent, NULL);
+	CHECK(rc != MPI_SUCCESS && MPI_Error_class(rc, &cls) == MPI_SUCCESS &&
+	      cls == MPI_ERR_DUP_DATAREP);
+	snprintf(name, sizeof name, "cov_io_rep_%d", step);
+	OK(MPI_Register_datarep(name, MPI_CONVERSION_FN_NULL, MPI_CONVERSION_FN_NULL, file_extent,
+				NULL));
+}
+
 int main(int argc, char **argv)
 {
 	char path[256], shpath[256];
@@ -355,6 +399,7 @@ int main(int argc, char **argv)
 		collective_pointer(step);
 		io_requests(step);
 		split(step);
+		datareps(step);
 		cov_step_done(step, steps);
 	}
 	last(steps);

@@ -271,6 +271,8 @@ void sc_cut_resume(void);
 /* After a restart: the application's error classes, codes and strings added to the new MPI in
  * their order, with their values (errcodes.c). */
 int sc_mpi_errcodes_restore(const struct sc_mpi_table *tab, char *err, size_t errlen);
+/* ... and the data representations registered, in their order (datareps.c). */
+int sc_mpi_datareps_restore(const struct sc_mpi_table *tab, char *err, size_t errlen);
 /* After a restart: a new MPI instance, every object rebuilt behind its handle (replay.c). */
 int sc_cut_restart(char *err, size_t errlen);
 /* The restart's first step (comms_rebuild.c): every communicator any rank holds, made again by

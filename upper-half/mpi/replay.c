@@ -208,7 +208,8 @@ int sc_cut_restart(char *err, size_t errlen)
 	}
 	/* Shared window memory before any window is made again: MPI registers its pages. */
 	if (same_generation(tab, err, errlen) || sc_mpi_errcodes_restore(tab, err, errlen) ||
-	    sc_mpi_comms_rebuild(err, errlen) || sc_mpi_win_shared_restore(err, errlen))
+	    sc_mpi_datareps_restore(tab, err, errlen) || sc_mpi_comms_rebuild(err, errlen) ||
+	    sc_mpi_win_shared_restore(err, errlen))
 		return -1;
 	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
 		uint64_t lower = 0;
