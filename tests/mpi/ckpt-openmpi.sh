@@ -1,0 +1,59 @@
+#!/bin/bash
+# Checkpoint/restart under the Open MPI lower half, and restart under the other MPI: the same
+# splitckpt-mpicc binary of tests/mpi/ckpt_mix.c (4 ranks; ring receives posted ahead, an
+# Iallreduce and a 2 MiB message in flight, a window, an MPI-IO file, attributes).
+# (1) Open MPI: `splitckpt launch mpirun.openmpi` with checkpoints and a kill-checkpoint, a plain
+#     restart (the recorded launcher) checkpointed and killed again, then `mpirun.openmpi -n 4
+#     splitckpt restart` to the end.
+# (2) Across MPIs: launched under MPICH's mpiexec.hydra and kill-checkpointed, restarted under
+#     Open MPI (`splitckpt restart --ckptdir DIR mpirun.openmpi ...`), kill-checkpointed there,
+#     restarted under MPICH again to the end.
+# Each time the runs together print exactly what an uninterrupted native run prints, and each
+# restart resumes after its checkpoint. Skips (77) without Open MPI or MPICH.
+source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
+ORTERUN=${MPIRUN_OPENMPI:-$(command -v mpirun.openmpi || true)}
+if [ -z "$ORTERUN" ] || [ ! -x "$SC_BUILDDIR/lower-half/splitckpt-lh-openmpi" ]; then
+	echo "SKIP: mpirun.openmpi or splitckpt-lh-openmpi not available"
+	exit 77
+fi
+# Open MPI refuses root without these; one node: shared memory only
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+export OMPI_MCA_btl=self,vader
+export UCX_RCACHE_ENABLE=n # MPICH 4.0's Win_create natively (cov_misc.c's main)
+ORTE=("$ORTERUN" --oversubscribe -n 4)
+N=4 STEPS=300 PAUSE=20000
+build ckpt_mix
+run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "ckpt_mix native"
+
+# three_runs NAME: the runs' outputs together against the native run, each resumed later
+three_runs() {
+	local s1 s2 s3
+	s1=$(first_step "$WORK/run1.out")
+	s2=$(first_step "$WORK/run2.out")
+	s3=$(first_step "$WORK/run3.out")
+	((s2 > s1 && s3 > s2)) ||
+		fail "$1: the restarts did not resume after their checkpoints (first steps $s1, $s2, $s3)"
+	cat "$WORK/run1.out" "$WORK/run2.out" "$WORK/run3.out" >"$WORK/all.out"
+	if ! cmp -s "$WORK/all.out" "$WORK/native.out"; then
+		diff "$WORK/native.out" "$WORK/all.out" | head -20 >&2
+		fail "$1: the checkpointed and restarted runs differ from the native one"
+	fi
+	echo "PASS: $1 (resumed at steps $s2, $s3) = native run"
+}
+
+dir=$WORK/ckpt-openmpi
+opts=(--quiet --ckptdir "$dir")
+ckpt_run "$dir" "$WORK/run1.out" $N 2 -- "$SC" launch "${opts[@]}" "${ORTE[@]}" \
+	"$BIN/ckpt_mix.sc" $STEPS $PAUSE
+# the recorded launcher: mpirun.openmpi (the Open MPI lower half follows it)
+ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}"
+ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "${ORTE[@]}" "$SC" restart "${opts[@]}"
+three_runs "ckpt_mix, 4 ranks under Open MPI: launch + 3 checkpoints, 2 restarts"
+
+dir=$WORK/ckpt-cross
+opts=(--quiet --ckptdir "$dir")
+ckpt_run "$dir" "$WORK/run1.out" $N 1 -- "$SC" launch "${opts[@]}" "$MPIEXEC" -n $N \
+	"$BIN/ckpt_mix.sc" $STEPS $PAUSE
+ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}" "${ORTE[@]}"
+ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n $N
+three_runs "ckpt_mix, 4 ranks: MPICH -> restarted under Open MPI -> under MPICH"
