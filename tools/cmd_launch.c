@@ -34,6 +34,8 @@ static void usage(FILE *f)
 	    "  --keep N           keep the N newest generations (default 2)\n"
 	    "  --coord-host H     use the coordinator on H (SPLITCKPT_COORD_HOST)\n"
 	    "  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
+	    "  --mpi NAME         the lower half's MPI: mpich or openmpi (SPLITCKPT_MPI; default:\n"
+	    "                     the launcher's)\n"
 	    "  --quiet            no line on stderr for each checkpoint\n"
 	    "  --help             this text\n",
 	    SC_DEFAULT_CKPTDIR);

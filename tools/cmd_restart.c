@@ -20,19 +20,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: splitckpt restart [OPTIONS]\n"
-		   "\n"
-		   "Resumes the job saved in the checkpoint directory from its newest committed\n"
-		   "generation and keeps checkpointing into the same directory.\n"
-		   "\n"
-		   "  --ckptdir DIR      checkpoint directory (SPLITCKPT_CHECKPOINT_DIR)\n"
-		   "  --generation N     resume generation N instead of the newest\n"
-		   "  --interval S       checkpoint every S seconds, 0 = only on request\n"
-		   "  --keep N           keep the N newest generations (default 2)\n"
-		   "  --coord-host H     use the coordinator on H (SPLITCKPT_COORD_HOST)\n"
-		   "  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
-		   "  --quiet            no line on stderr for each checkpoint\n"
-		   "  --help             this text\n");
+	fprintf(f,
+		"usage: splitckpt restart [OPTIONS] [LAUNCHER [LAUNCHER OPTIONS]]\n"
+		"\n"
+		"Resumes the job saved in the checkpoint directory from its newest committed\n"
+		"generation and keeps checkpointing into the same directory. An MPI job is\n"
+		"relaunched with LAUNCHER (mpiexec*, mpirun*, srun: any node set, the same\n"
+		"number of ranks), by default with the one it was launched with.\n"
+		"\n"
+		"  --ckptdir DIR      checkpoint directory (SPLITCKPT_CHECKPOINT_DIR)\n"
+		"  --generation N     resume generation N instead of the newest\n"
+		"  --interval S       checkpoint every S seconds, 0 = only on request\n"
+		"  --keep N           keep the N newest generations (default 2)\n"
+		"  --coord-host H     use the coordinator on H (SPLITCKPT_COORD_HOST)\n"
+		"  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
+		"  --mpi NAME         the lower half's MPI, mpich or openmpi, whichever the job\n"
+		"                     was checkpointed under (SPLITCKPT_MPI; default: the\n"
+		"                     launcher's)\n"
+		"  --quiet            no line on stderr for each checkpoint\n"
+		"  --help             this text\n");
 }
 
 /* The image of this process's rank in generation g, which must open and validate (everything

@@ -269,14 +269,22 @@ static int run_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind
 		sc_error(sub, "cannot find the splitckpt executable: %s", strerror(errno));
 		return SC_EXIT_FAILURE;
 	}
+	const char *mpi = mpi_of(kind, app, args);
+	const char *user_mpi = getenv("SPLITCKPT_MPI"), *user_lh = getenv("SPLITCKPT_LOWER_HALF");
+	if (mpi && kind != SC_LAUNCHER_SRUN && user_mpi && *user_mpi && strcmp(mpi, user_mpi)) {
+		/* hydra's and Open MPI's ranks could not even initialize the other MPI (refused
+		 * before a coordinator starts; srun's PMI plugin is only a guess) */
+		sc_error(sub,
+			 "%s starts %s ranks, but the MPI asked for is %s (--mpi or SPLITCKPT_MPI)",
+			 args[0], mpi, user_mpi);
+		return SC_EXIT_USAGE;
+	}
 	struct sc_jobstate js;
 	int rc = sc_job_coordinator(sub, o, &js);
 	if (rc)
 		return rc;
 	char port[16];
 	snprintf(port, sizeof port, "%d", js.port);
-	const char *mpi = mpi_of(kind, app, args);
-	const char *user_mpi = getenv("SPLITCKPT_MPI"), *user_lh = getenv("SPLITCKPT_LOWER_HALF");
 	if (export("SPLITCKPT_CHECKPOINT_DIR", o->ckptdir) ||
 	    export("SPLITCKPT_COORD_HOST", js.host) || export("SPLITCKPT_COORD_PORT", port) ||
 	    export("SPLITCKPT_SECRET", js.secret) ||

@@ -81,6 +81,16 @@ int sc_job_opts_parse(const char *sub, int argc, char **argv, int stop_at_progra
 				return -1;
 			}
 			o->keep = (long)u;
+		} else if ((v = opt_value(sub, argc, argv, &i, "--mpi", &bad))) {
+			/* the same as SPLITCKPT_MPI, which the launcher passes on to the ranks */
+			if (strcmp(v, "mpich") && strcmp(v, "openmpi")) {
+				sc_error(sub, "--mpi must be mpich or openmpi (got '%s')", v);
+				return -1;
+			}
+			if (setenv("SPLITCKPT_MPI", v, 1)) {
+				sc_error(sub, "cannot set SPLITCKPT_MPI: %s", strerror(errno));
+				return -1;
+			}
 		} else if (!stop_at_program &&
 			   (v = opt_value(sub, argc, argv, &i, "--generation", &bad))) {
 			if (sc_parse_uint(sub, "--generation", v, 999999, &u))

@@ -6,8 +6,9 @@
 #     restart (the recorded launcher) checkpointed and killed again, then `mpirun.openmpi -n 4
 #     splitckpt restart` to the end.
 # (2) Across MPIs: launched under MPICH's mpiexec.hydra and kill-checkpointed, restarted under
-#     Open MPI (`splitckpt restart --ckptdir DIR mpirun.openmpi ...`), kill-checkpointed there,
-#     restarted under MPICH again to the end.
+#     Open MPI (`splitckpt restart --ckptdir DIR --mpi openmpi mpirun.openmpi ...`; --mpi
+#     openmpi under mpiexec.hydra is refused), kill-checkpointed there, restarted under MPICH
+#     again to the end.
 # Each time the runs together print exactly what an uninterrupted native run prints, and each
 # restart resumes after its checkpoint. Skips (77) without Open MPI or MPICH.
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
@@ -54,6 +55,11 @@ dir=$WORK/ckpt-cross
 opts=(--quiet --ckptdir "$dir")
 ckpt_run "$dir" "$WORK/run1.out" $N 1 -- "$SC" launch "${opts[@]}" "$MPIEXEC" -n $N \
 	"$BIN/ckpt_mix.sc" $STEPS $PAUSE
-ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}" "${ORTE[@]}"
+# naming the MPI: it must be the launcher's, refused before anything starts otherwise
+rc=0
+"$SC" restart "${opts[@]}" --mpi openmpi "$MPIEXEC" -n $N >"$WORK/refused.out" 2>&1 || rc=$?
+((rc == 64)) && grep -q "starts mpich ranks, but the MPI asked for is openmpi" "$WORK/refused.out" ||
+	fail "--mpi openmpi under mpiexec.hydra: status $rc, $(cat "$WORK/refused.out")"
+ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}" --mpi openmpi "${ORTE[@]}"
 ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n $N
 three_runs "ckpt_mix, 4 ranks: MPICH -> restarted under Open MPI -> under MPICH"
