@@ -285,6 +285,8 @@ static void print_text(const struct sc_image *img, const struct opts *o)
 	printf("  program     %s\n", h->program);
 	printf("  cmdline     %s\n", h->cmdline);
 	printf("  host        %s  pid %u\n", h->hostname, h->pid);
+	if (h->mpi[0])
+		printf("  mpi         %s\n", h->mpi);
 	printf("  rank        %u of %u  generation %" PRIu64 "\n", h->rank, h->nranks,
 	       h->generation);
 	printf("  created     %s\n", time_str(h->created_ns, a, sizeof a));
@@ -332,6 +334,8 @@ static void json_image(struct sc_textbuf *tb, const struct sc_image *img)
 	sc_tb_json_str(tb, h->cmdline);
 	sc_tb_printf(tb, ",\"hostname\":");
 	sc_tb_json_str(tb, h->hostname);
+	sc_tb_printf(tb, ",\"mpi\":");
+	sc_tb_json_str(tb, h->mpi);
 	sc_tb_printf(tb,
 		     ",\"pid\":%u,\"rank\":%u,\"nranks\":%u,\"generation\":%" PRIu64
 		     ",\"created_ns\":%" PRIu64 ",\"created\":\"%s\",",

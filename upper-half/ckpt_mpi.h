@@ -12,6 +12,7 @@ struct sc_mpi_ckpt_ops {
 	int (*drain)(char *err, size_t errlen);
 	void (*resume)(void);
 	int (*restart)(char *err, size_t errlen);
+	const char *(*impl)(void); /* the MPI beneath ("MPICH 4.0.2"), for the image */
 };
 
 /* The memory of MPI_Win_allocate_shared windows: MAP_SHARED mappings of files in /dev/shm with

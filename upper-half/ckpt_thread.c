@@ -183,6 +183,7 @@ static __attribute__((noinline)) int write_image(const char *path, uint64_t gen,
 	    .program = (const char *)getauxval(AT_EXECFN),
 	    .hostname = hostname,
 	    .cmdline = cmdline,
+	    .mpi = mpi ? mpi->impl() : NULL,
 	    .vdso_start = info->vdso_start,
 	    .vdso_end = info->vdso_end,
 	};

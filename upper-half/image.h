@@ -13,7 +13,7 @@
 #define SC_IMAGE_MAGIC "SCKPIMG1" /* 8 bytes, no NUL stored */
 #define SC_IMAGE_VERSION 1
 #define SC_PAGE_SIZE 4096UL
-#define SC_IMAGE_ARCH_X86_64 62 /* EM_X86_64 */
+#define SC_IMAGE_ARCH_X86_64 62		  /* EM_X86_64 */
 #define SC_IMAGE_TRAILER_MAGIC "SCKPEND1" /* 8 bytes, no NUL stored */
 /* Sanity maxima: the writer refuses more, the reader rejects images claiming more. */
 #define SC_IMAGE_MAX_REGIONS (1u << 20) /* vm.max_map_count is 65530 by default */
@@ -44,7 +44,7 @@ struct sc_image_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t header_size; /* 4096 */
-	uint32_t arch;        /* SC_IMAGE_ARCH_X86_64 */
+	uint32_t arch;	      /* SC_IMAGE_ARCH_X86_64 */
 	uint32_t flags;
 	uint64_t created_ns; /* CLOCK_REALTIME at checkpoint */
 	uint64_t generation;
@@ -57,29 +57,30 @@ struct sc_image_header {
 	uint64_t runs_off;    /* file offset of the run table */
 	uint64_t threads_off; /* file offset of the thread table */
 	uint64_t trailer_off;
-	uint64_t file_size;    /* total bytes; must equal the file's size */
-	uint64_t data_bytes;   /* sum of saved page bytes */
-	uint64_t vdso_start;   /* [vvar..vdso] span at checkpoint */
+	uint64_t file_size;  /* total bytes; must equal the file's size */
+	uint64_t data_bytes; /* sum of saved page bytes */
+	uint64_t vdso_start; /* [vvar..vdso] span at checkpoint */
 	uint64_t vdso_end;
 	uint64_t tables_checksum; /* XXH3 over region+run+thread tables as stored */
-	char program[1024];       /* path of the upper-half executable */
+	char program[1024];	  /* path of the upper-half executable */
 	char hostname[256];
 	char cmdline[1024]; /* argv joined with spaces, truncated */
-	uint8_t reserved[4096 - 8 - 4 * 4 - 8 * 2 - 4 * 6 - 8 * 9 - 1024 - 256 - 1024 - 8];
+	char mpi[64];	    /* the MPI beneath ("MPICH 4.0.2"), "" for none (or an older image) */
+	uint8_t reserved[4096 - 8 - 4 * 4 - 8 * 2 - 4 * 6 - 8 * 9 - 1024 - 256 - 1024 - 64 - 8];
 	uint64_t header_checksum; /* XXH3 over the header's first 4088 bytes */
 };
 
 struct sc_image_region {
-	uint64_t start, end; /* page aligned, start < end */
-	uint32_t prot;       /* PROT_* at checkpoint */
-	uint32_t flags;      /* enum sc_region_flags */
+	uint64_t start, end;  /* page aligned, start < end */
+	uint32_t prot;	      /* PROT_* at checkpoint */
+	uint32_t flags;	      /* enum sc_region_flags */
 	uint64_t file_offset; /* offset of a file mapping (information only) */
 	uint64_t data_off;    /* file offset of the first saved page of this region */
 	uint64_t data_pages;  /* number of saved pages */
 	uint64_t first_run;   /* index in the run table */
 	uint64_t n_runs;
 	uint64_t checksum; /* XXH3 over the saved pages in run order */
-	char name[256];    /* path or [heap]/[stack]/"" */
+	char name[256];	   /* path or [heap]/[stack]/"" */
 };
 
 struct sc_image_run {
@@ -96,7 +97,7 @@ struct sc_image_thread {
 	uint32_t flags;
 	uint64_t fs_base;
 	uint64_t clear_child_tid; /* address the kernel clears at thread exit (glibc's pd->tid) */
-	struct sc_ctx ctx;        /* resume point (inside the suspend handler / checkpoint thread) */
+	struct sc_ctx ctx; /* resume point (inside the suspend handler / checkpoint thread) */
 };
 
 struct sc_image_trailer {
@@ -111,7 +112,7 @@ _Static_assert(sizeof(struct sc_image_header) == 4096, "image header is one page
 struct sc_image_info {
 	uint64_t generation;
 	uint32_t rank, nranks;
-	const char *program, *hostname, *cmdline;
+	const char *program, *hostname, *cmdline, *mpi;
 	uint64_t vdso_start, vdso_end;
 };
 
@@ -149,7 +150,7 @@ struct sc_image {
 	char path[1024];
 	struct sc_image_header hdr;
 	struct sc_image_region *regions; /* hdr.n_regions, validated */
-	struct sc_image_run *runs;       /* hdr.n_runs_total, validated */
+	struct sc_image_run *runs;	 /* hdr.n_runs_total, validated */
 	struct sc_image_thread *threads; /* hdr.n_threads, validated */
 };
 

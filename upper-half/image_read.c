@@ -133,8 +133,10 @@ static int check_header(const char *path, const struct sc_image_header *h, uint6
 			    (unsigned long long)size, (unsigned long long)h->file_size);
 	if (!str_terminated(h->program, sizeof h->program) ||
 	    !str_terminated(h->hostname, sizeof h->hostname) ||
-	    !str_terminated(h->cmdline, sizeof h->cmdline))
-		return fail(path, err, errlen, "program, hostname or cmdline not NUL-terminated");
+	    !str_terminated(h->cmdline, sizeof h->cmdline) ||
+	    !str_terminated(h->mpi, sizeof h->mpi))
+		return fail(path, err, errlen,
+			    "program, hostname, cmdline or MPI name not NUL-terminated");
 	if (h->nranks == 0 || h->rank >= h->nranks)
 		return fail(path, err, errlen, "rank %u of %u is impossible", h->rank, h->nranks);
 	if (h->n_regions > SC_IMAGE_MAX_REGIONS)

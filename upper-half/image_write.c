@@ -370,6 +370,7 @@ int sc_image_write(const char *path, const struct sc_image_info *info,
 	h->tables_checksum = XXH3_64bits_digest(&s->ts);
 	sc_imgw_copy_str(h->program, sizeof h->program, info ? info->program : NULL);
 	sc_imgw_copy_str(h->hostname, sizeof h->hostname, info ? info->hostname : NULL);
+	sc_imgw_copy_str(h->mpi, sizeof h->mpi, info ? info->mpi : NULL);
 	sc_imgw_copy_str(h->cmdline, sizeof h->cmdline, info ? info->cmdline : NULL);
 	h->header_checksum = XXH3_64bits(h, offsetof(struct sc_image_header, header_checksum));
 	struct iovec hiov = {h, sizeof *h};

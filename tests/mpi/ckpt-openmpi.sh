@@ -10,7 +10,8 @@
 #     openmpi under mpiexec.hydra is refused), kill-checkpointed there, restarted under MPICH
 #     again to the end.
 # Each time the runs together print exactly what an uninterrupted native run prints, and each
-# restart resumes after its checkpoint. Skips (77) without Open MPI or MPICH.
+# restart resumes after its checkpoint; `splitckpt inspect` says under which MPI each generation
+# was taken. Skips (77) without Open MPI or MPICH.
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 ORTERUN=${MPIRUN_OPENMPI:-$(command -v mpirun.openmpi || true)}
 if [ -z "$ORTERUN" ] || [ ! -x "$SC_BUILDDIR/lower-half/splitckpt-lh-openmpi" ]; then
@@ -25,6 +26,16 @@ ORTE=("$ORTERUN" --oversubscribe -n 4)
 N=4 STEPS=300 PAUSE=20000
 build ckpt_mix
 run_native ckpt_mix $N $STEPS $PAUSE >"$WORK/native.out" || fail "ckpt_mix native"
+
+# taken_under DIR MPI: every rank's image of DIR's newest generation says it was taken under MPI
+# (splitckpt inspect), and on which host
+taken_under() {
+	"$SC" inspect --no-verify "$1" >"$WORK/inspect.out" 2>&1 || fail "inspect $1: $(cat "$WORK/inspect.out")"
+	local n
+	n=$(grep -c "^  mpi  *$2" "$WORK/inspect.out")
+	((n == N)) && (($(grep -c "^  host " "$WORK/inspect.out") == N)) ||
+		fail "inspect $1: $n of $N images taken under $2: $(grep -m2 "mpi\|host" "$WORK/inspect.out")"
+}
 
 # three_runs NAME: the runs' outputs together against the native run, each resumed later
 three_runs() {
@@ -46,6 +57,7 @@ dir=$WORK/ckpt-openmpi
 opts=(--quiet --ckptdir "$dir")
 ckpt_run "$dir" "$WORK/run1.out" $N 2 -- "$SC" launch "${opts[@]}" "${ORTE[@]}" \
 	"$BIN/ckpt_mix.sc" $STEPS $PAUSE
+taken_under "$dir" "Open MPI"
 # the recorded launcher: mpirun.openmpi (the Open MPI lower half follows it)
 ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}"
 ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "${ORTE[@]}" "$SC" restart "${opts[@]}"
@@ -55,11 +67,13 @@ dir=$WORK/ckpt-cross
 opts=(--quiet --ckptdir "$dir")
 ckpt_run "$dir" "$WORK/run1.out" $N 1 -- "$SC" launch "${opts[@]}" "$MPIEXEC" -n $N \
 	"$BIN/ckpt_mix.sc" $STEPS $PAUSE
+taken_under "$dir" MPICH
 # naming the MPI: it must be the launcher's, refused before anything starts otherwise
 rc=0
 "$SC" restart "${opts[@]}" --mpi openmpi "$MPIEXEC" -n $N >"$WORK/refused.out" 2>&1 || rc=$?
 ((rc == 64)) && grep -q "starts mpich ranks, but the MPI asked for is openmpi" "$WORK/refused.out" ||
 	fail "--mpi openmpi under mpiexec.hydra: status $rc, $(cat "$WORK/refused.out")"
 ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}" --mpi openmpi "${ORTE[@]}"
+taken_under "$dir" "Open MPI"
 ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n $N
 three_runs "ckpt_mix, 4 ranks: MPICH -> restarted under Open MPI -> under MPICH"

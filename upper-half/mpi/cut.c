@@ -545,11 +545,17 @@ int sc_cut_hold(char *err, size_t errlen)
 	return 0;
 }
 
+static const char *impl(void)
+{
+	return sc_mpi_tab ? sc_mpi_tab->svc.impl : NULL;
+}
+
 static const struct sc_mpi_ckpt_ops ops = {
     .quiesce = sc_cut_quiesce,
     .drain = sc_cut_drain,
     .resume = sc_cut_resume,
     .restart = sc_cut_restart,
+    .impl = impl,
 };
 
 __attribute__((weak)) void sc_ckpt_register_mpi(const struct sc_mpi_ckpt_ops *o);
