@@ -308,8 +308,11 @@ connected:
 		goto fail;
 	}
 	if (r < 0) {
+		/* closed before it answered: a coordinator on its way out, which a launch or a
+		 * restart replaces (coord_start.c), unlike one that answers what it must not */
+		int closed = errno == ECONNRESET;
 		snprintf(err, errlen, "coordinator at %s:%d: %s", host, port, why);
-		errno = EPROTO;
+		errno = closed ? ECONNRESET : EPROTO;
 		goto fail;
 	}
 	if (welcome->type == SC_MSG_REFUSED) {

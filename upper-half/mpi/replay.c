@@ -35,11 +35,27 @@ struct fix {
 	size_t ncolls, capcolls;
 };
 
+/* Why making something again with fn failed: a function the new MPI lacks (a generation taken
+ * under another MPI) is named as such. */
+static void replay_failed(char *err, size_t errlen, const char *what, int fn, int rc)
+{
+	if (rc == SC_MPI_E_UNIMPL)
+		snprintf(
+		    err, errlen,
+		    "%s cannot be made again: the %s lower half does not implement %s (restart "
+		    "under the MPI the job was checkpointed with)",
+		    what, sc_mpi_tab->svc.impl, fn_name(fn));
+	else
+		snprintf(err, errlen, "%s failed (MPI error %d)", what, rc);
+}
+
 static void fail(struct fix *f, const char *what, int fn, int rc)
 {
+	char obj[160];
+	snprintf(obj, sizeof obj, "%s%sa request made by %s", rc == SC_MPI_E_UNIMPL ? "" : what,
+		 rc == SC_MPI_E_UNIMPL ? "" : " of ", fn_name(fn));
 	if (!f->failed)
-		snprintf(f->err, f->errlen, "%s of a request made by %s failed (MPI error %d)",
-			 what, fn_name(fn), rc);
+		replay_failed(f->err, f->errlen, obj, fn, rc);
 	f->failed = 1;
 }
 
@@ -218,9 +234,9 @@ int sc_cut_restart(char *err, size_t errlen)
 		if (o->kind == SC_VK_COMM && o->cut)
 			continue; /* rebuilt above */
 		if ((rc = sc_mpi_replay(tab, o, &lower)) != 0) {
-			snprintf(err, errlen,
-				 "rebuilding an MPI object made by %s failed (MPI error %d)",
-				 fn_name(o->fn), rc);
+			char obj[160];
+			snprintf(obj, sizeof obj, "an MPI object made by %s", fn_name(o->fn));
+			replay_failed(err, errlen, obj, o->fn, rc);
 			return -1;
 		}
 		sc_vh_set_lower(o, lower);
@@ -249,8 +265,9 @@ int sc_cut_restart(char *err, size_t errlen)
 	for (struct sc_vobj *r = sc_vh_sets_first(); r; r = r->next) {
 		uint64_t unused;
 		if ((rc = sc_mpi_replay(tab, r, &unused)) != 0) {
-			snprintf(err, errlen, "repeating %s failed (MPI error %d)", fn_name(r->fn),
-				 rc);
+			char call[160];
+			snprintf(call, sizeof call, "a call of %s", fn_name(r->fn));
+			replay_failed(err, errlen, call, r->fn, rc);
 			return -1;
 		}
 	}
