@@ -9,6 +9,8 @@
 #     Open MPI (`splitckpt restart --ckptdir DIR --mpi openmpi mpirun.openmpi ...`; --mpi
 #     openmpi under mpiexec.hydra is refused), kill-checkpointed there, restarted under MPICH
 #     again to the end.
+# (3) A generation with persistent collectives (Open MPI 4.1 has none): its restart under Open
+#     MPI is refused naming the function, and it restarts under MPICH afterwards.
 # Each time the runs together print exactly what an uninterrupted native run prints, and each
 # restart resumes after its checkpoint; `splitckpt inspect` says under which MPI each generation
 # was taken. Skips (77) without Open MPI or MPICH.
@@ -77,3 +79,25 @@ ckpt_run "$dir" "$WORK/run2.out" $N 1 -- "$SC" restart "${opts[@]}" --mpi openmp
 taken_under "$dir" "Open MPI"
 ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n $N
 three_runs "ckpt_mix, 4 ranks: MPICH -> restarted under Open MPI -> under MPICH"
+
+# (3) An object Open MPI 4.1 cannot make (a persistent collective of cov_pcoll): the restart
+#     under Open MPI is refused by every rank naming the function, before any rank runs on, and
+#     loses nothing: the generation then restarts under MPICH and ends like a native run.
+build cov_pcoll
+run_native cov_pcoll $N --steps 200 >"$WORK/native.out" || fail "cov_pcoll native"
+dir=$WORK/ckpt-pcoll
+opts=(--quiet --ckptdir "$dir")
+ckpt_run "$dir" "$WORK/run1.out" $N 0 -- "$SC" launch "${opts[@]}" "$MPIEXEC" -n $N \
+	"$BIN/cov_pcoll.sc" --steps 200
+rc=0
+timeout -k 5 120 "$SC" restart "${opts[@]}" --mpi openmpi "${ORTE[@]}" >"$WORK/run2.out" \
+	2>"$WORK/run2.out.err" || rc=$?
+((rc != 0 && rc < 124)) || fail "the restart under Open MPI ended with status $rc"
+grep -q "the Open MPI .* lower half does not implement MPI_[A-Za-z]*_init" "$WORK/run2.out.err" ||
+	fail "the refusal does not name the function: $(head -5 "$WORK/run2.out.err")"
+! grep -q "^step " "$WORK/run2.out" || fail "a rank ran on after the refused restart"
+ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n $N
+cat "$WORK/run1.out" "$WORK/run3.out" >"$WORK/all.out"
+cmp -s "$WORK/all.out" "$WORK/native.out" ||
+	fail "cov_pcoll: the runs differ from the native one: $(diff "$WORK/native.out" "$WORK/all.out" | head -5)"
+echo "PASS: cov_pcoll: restart under Open MPI refused naming the function, then restarted under MPICH = native run"
