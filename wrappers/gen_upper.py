@@ -279,7 +279,7 @@ def upper_func(f):
         o.append(f"\tsc_mpi_sync_note({c.name}, {send_dest}, {tag});")
     if "p2p_recv" in f.flags and c and not persistent_init:
         recv_src = next(p for p in f.params if p.kind == "rank" and p.name == "source").name
-        o.append(f"\tsc_mpi_count_recv({recv_src});")
+        o.append(f"\tsc_mpi_count_recv({c.name}, {recv_src});")
     if "start" in f.flags:
         rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
         if rq.kind == "handle_complete":
@@ -377,11 +377,11 @@ def upper_func(f):
         o.append(f"\t\tsc_mpi_uncount_send({c.name}, {send_dest}, rc);")
     if recv_src:
         o.append("\tif (__builtin_expect(rc != 0, 0))")
-        o.append(f"\t\tsc_mpi_uncount_recv({recv_src}, rc);")
+        o.append(f"\t\tsc_mpi_uncount_recv({c.name}, {recv_src}, rc);")
     if "p2p_match" in f.flags:
         msg = next(p for p in f.params if getattr(p, "hkind", None) == "message")
         o.append(f"\tif (rc == 0)")
-        o.append(f"\t\tsc_mpi_count_match(l_{msg.name});")
+        o.append(f"\t\tsc_mpi_count_match({c.name}, l_{msg.name});")
     if "cancel" in f.flags:
         rq = next(p for p in f.params if getattr(p, "hkind", None) == "request")
         o.append("\tif (rc == 0)")
@@ -460,6 +460,8 @@ def upper_func(f):
         o.append(f"\tsc_vh_record_drop(SC_FN_{f.opts['replay_drop']}, (uint64_t)(uintptr_t){a}, "
                  f"(uint64_t)(uintptr_t){b});")
     for p in outs:
+        if p.hkind == "comm" and "dynamic" in f.flags:
+            continue  # its remote processes are outside the job: no cut, never counted
         if p.hkind == "comm" and "existing" not in p.flags:
             parent = c.name if c else "MPI_COMM_NULL"
             o.append(f"\tsc_mpi_comm_created(*{p.name}, {parent}, SC_FN_{f.name});")

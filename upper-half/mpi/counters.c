@@ -28,10 +28,10 @@ static int request_is_send(int fn)
 	return (sc_mpi_fn_request[fn] & SC_REQ_SEND) != 0;
 }
 
-void sc_mpi_count_match(uint64_t lower_message)
+void sc_mpi_count_match(const void *comm, uint64_t lower_message)
 {
 	if (lower_message != sc_vh_lower(MPI_MESSAGE_NULL) &&
-	    lower_message != sc_vh_lower(MPI_MESSAGE_NO_PROC))
+	    lower_message != sc_vh_lower(MPI_MESSAGE_NO_PROC) && sc_comm_cut_of(comm))
 		sc_cut_add(&sc_mpi_recv_started);
 }
 
@@ -67,7 +67,7 @@ void sc_mpi_count_start(void *request)
 	sc_mpi_unpark(o);
 	o->flags = (o->flags | SC_VOBJ_STARTED) & ~(uint32_t)SC_VOBJ_CUTDONE;
 	if (sc_mpi_request_is_recv(o->fn))
-		sc_mpi_count_recv(request_peer(o));
+		sc_mpi_count_recv(request_comm(o), request_peer(o));
 	else if (request_is_send(o->fn)) {
 		sc_mpi_count_send(request_comm(o), request_peer(o));
 		sc_mpi_sync_note(request_comm(o), request_peer(o), (int)(int64_t)o->args[4]);
@@ -85,9 +85,9 @@ static void uncount(uint64_t *counter)
 }
 
 /* Takes back what sc_mpi_count_recv / sc_mpi_count_send counted. */
-static void uncount_recv(int source)
+static void uncount_recv(const void *comm, int source)
 {
-	if (source != SC_ABI_PROC_NULL_RANK)
+	if (source != SC_ABI_PROC_NULL_RANK && sc_comm_cut_of(comm))
 		uncount(&sc_mpi_recv_started);
 }
 
@@ -120,7 +120,7 @@ int sc_mpi_count_cancel(void *request)
 	if (rc != 0 || !cancelled)
 		return rc;
 	if (recv)
-		uncount_recv(request_peer(o));
+		uncount_recv(request_comm(o), request_peer(o));
 	else
 		uncount_send(request_comm(o), request_peer(o));
 	return 0;
@@ -137,10 +137,10 @@ static int moved_nothing(int rc)
 	return crc == 0 && cls != MPI_ERR_TRUNCATE && cls != MPI_ERR_IN_STATUS;
 }
 
-void sc_mpi_uncount_recv(int source, int rc)
+void sc_mpi_uncount_recv(const void *comm, int source, int rc)
 {
 	if (moved_nothing(rc))
-		uncount_recv(source);
+		uncount_recv(comm, source);
 }
 
 void sc_mpi_uncount_send(const void *comm, int dest, int rc)

@@ -94,9 +94,11 @@ static inline void sc_mpi_count_send(const void *comm, int dest)
 		sc_cut_add(sent);
 }
 
-static inline void sc_mpi_count_recv(int source)
+/* A receive begins on comm (none from MPI_PROC_NULL, none on a communicator without a cut:
+ * one to processes outside the job, whose sends no drain counts). */
+static inline void sc_mpi_count_recv(const void *comm, int source)
 {
-	if (source != SC_ABI_PROC_NULL_RANK)
+	if (source != SC_ABI_PROC_NULL_RANK && sc_comm_cut_of(comm))
 		sc_cut_add(&sc_mpi_recv_started);
 }
 
@@ -121,11 +123,11 @@ static inline void sc_mpi_acks_poll(void)
 }
 
 /* A send or receive counted above failed (rc): no longer counted if it moved no message. */
-void sc_mpi_uncount_recv(int source, int rc);
+void sc_mpi_uncount_recv(const void *comm, int source, int rc);
 void sc_mpi_uncount_send(const void *comm, int dest, int rc);
 
 /* MPI_(I)mprobe matched a message (lower handle; the NULL and NO_PROC messages are none). */
-void sc_mpi_count_match(uint64_t lower_message);
+void sc_mpi_count_match(const void *comm, uint64_t lower_message);
 /* ... and made its handle: the status is kept (cut_status) for a drain, which receives a
  * message still in MPI into upper-half memory (drain.c, sc_drained_hold). */
 void sc_mpi_message_matched(void *message, const struct sc_abi_status *st);

@@ -35,10 +35,19 @@ static void check_object(struct sc_vobj *o, void *arg)
 	    (o->flags & (SC_VOBJ_DRAINED_MSG | SC_VOBJ_TAKEN)))
 		return;
 	r->refused = 1;
-	snprintf(r->err, r->errlen,
-		 "an MPI object made by %s cannot be rebuilt at a restart yet (see "
-		 "wrappers/COVERAGE.md)",
-		 o->fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[o->fn] : "?");
+	const char *fn = o->fn < SC_MPI_NFUNCS ? sc_mpi_fn_names[o->fn] : "?";
+	if (o->fn == SC_FN_MPI_Comm_accept || o->fn == SC_FN_MPI_Comm_connect ||
+	    o->fn == SC_FN_MPI_Comm_join)
+		snprintf(r->err, r->errlen,
+			 "an intercommunicator made by %s connects processes outside the job, "
+			 "which a checkpoint cannot hold (MPI_Comm_disconnect it first); the job "
+			 "goes on",
+			 fn);
+	else
+		snprintf(r->err, r->errlen,
+			 "an MPI object made by %s cannot be rebuilt at a restart yet (see "
+			 "wrappers/COVERAGE.md)",
+			 fn);
 }
 
 static int check_restorable(char *err, size_t errlen)
