@@ -317,8 +317,17 @@ int sc_mpi_comms_hints(char *err, size_t errlen)
 		uint64_t info = sc_vh_lower((const void *)(uintptr_t)o->args[at]);
 		if (info == sc_vh_lower(MPI_INFO_NULL))
 			continue;
+		/* A duplicate made with them, not MPI_Comm_set_info: Open MPI 4.1 keeps the
+		 * mpi_assert_* hints only from a creation. Collective, like MPI_Comm_set_info: in
+		 * creation order on every member; no attribute, name or error handler is set yet.
+		 */
+		uint64_t dup = 0, old = o->lower;
 		int rc;
-		SC_MPI_CALL(rc = tab->Comm_set_info(o->lower, info));
+		SC_MPI_CALL(rc = tab->Comm_dup_with_info(o->lower, info, &dup));
+		if (rc == 0) {
+			SC_MPI_CALL(rc = tab->Comm_free(&old));
+			sc_vh_set_lower(o, dup);
+		}
 		if (rc != 0) {
 			snprintf(err, errlen,
 				 "giving a rebuilt communicator its creation's info failed (MPI "
