@@ -334,9 +334,9 @@ def upper_func(f):
         o.append(f"\t*{kv} = sc_mpi_keyval_lower({keyval_kind(f)}, kv_app);")
     # Until the new object's clock exists (sc_mpi_comm_created, sc_mpi_clock_created) its peers
     # may count collectives on it that this rank cannot report yet: the quiesce waits ("+").
-    makes_clock = any(p.kind == "handle_out" and "existing" not in p.flags and
-                      (p.hkind == "comm" or (p.hkind in ("win", "file") and c))
-                      for p in f.crossing)
+    makes_clock = "dynamic" not in f.flags and any(
+        p.kind == "handle_out" and "existing" not in p.flags and
+        (p.hkind == "comm" or (p.hkind in ("win", "file") and c)) for p in f.crossing)
     if makes_clock:
         o.append("\tsc_mpi_thr.creating = 1;")
     o += pre

@@ -11,6 +11,7 @@
 #     again to the end.
 # (3) A generation with persistent collectives (Open MPI 4.1 has none): its restart under Open
 #     MPI is refused naming the function, and it restarts under MPICH afterwards.
+# (4) An intercommunicator of MPI_Comm_join: checkpoints refused while it lives, not after.
 # Each time the runs together print exactly what an uninterrupted native run prints, and each
 # restart resumes after its checkpoint; `splitckpt inspect` says under which MPI each generation
 # was taken. Skips (77) without Open MPI or MPICH.
@@ -101,3 +102,43 @@ cat "$WORK/run1.out" "$WORK/run3.out" >"$WORK/all.out"
 cmp -s "$WORK/all.out" "$WORK/native.out" ||
 	fail "cov_pcoll: the runs differ from the native one: $(diff "$WORK/native.out" "$WORK/all.out" | head -5)"
 echo "PASS: cov_pcoll: restart under Open MPI refused naming the function, then restarted under MPICH = native run"
+
+# (4) An intercommunicator to processes outside the job (ckpt_join.c: MPI_Comm_join, which
+#     MPICH 4.0.2 cannot make): a checkpoint while it lives is refused naming MPI_Comm_join and
+#     the job goes on; once the program disconnected it, a kill-checkpoint commits and the
+#     restart ends like a native Open MPI run.
+"$SC_BUILDDIR/tools/splitckpt-mpicc" -std=gnu11 -Wall -Wextra -Werror -o "$BIN/ckpt_join.sc" \
+	"$SC_SRCDIR/tests/mpi/ckpt_join.c" || fail "splitckpt-mpicc build of ckpt_join"
+mpicc.openmpi -std=gnu11 -Wall -Wextra -Werror -o "$BIN/ckpt_join.ompi" \
+	"$SC_SRCDIR/tests/mpi/ckpt_join.c" || fail "mpicc.openmpi build of ckpt_join"
+timeout -k 5 "$TIMEOUT" "${ORTE[@]}" "$BIN/ckpt_join.ompi" 600 20000 >"$WORK/native.out" 2>&1 ||
+	fail "ckpt_join native under Open MPI: $(tail -3 "$WORK/native.out")"
+dir=$WORK/ckpt-join
+opts=(--quiet --ckptdir "$dir")
+timeout -k 5 "$CKPT_TIMEOUT" "$SC" launch "${opts[@]}" "${ORTE[@]}" "$BIN/ckpt_join.sc" 600 20000 \
+	>"$WORK/run1.out" 2>"$WORK/run1.out.err" &
+pid=$!
+JOB_PIDS+=("$pid")
+wait_started "$dir" "$WORK/run1.out" $N "$pid"
+rc=0
+timeout -k 5 150 "$SC" command --ckptdir "$dir" --bcheckpoint >"$WORK/cmd.out" 2>&1 || rc=$?
+((rc != 0 && rc < 124)) && grep -q "made by MPI_Comm_join connects processes outside the job" \
+	"$WORK/cmd.out" || fail "a checkpoint with a joined intercommunicator: status $rc, $(cat "$WORK/cmd.out")"
+sed 's/^/| /' "$WORK/cmd.out"
+! grep -q "^disconnected" "$WORK/run1.out" || fail "the job disconnected before the refused checkpoint"
+for ((i = 0; i < 1200; i++)); do
+	grep -q "^disconnected" "$WORK/run1.out" && break
+	kill -0 "$pid" 2>/dev/null || fail "the job ended after the refused checkpoint"
+	sleep 0.1
+done
+checkpoint "$dir" kcheckpoint
+rc=0
+wait "$pid" || rc=$?
+((rc == 85)) || fail "the kill-checkpointed job ended with status $rc"
+ckpt_run "$dir" "$WORK/run2.out" $N -1 -- "$SC" restart "${opts[@]}"
+s2=$(first_step "$WORK/run2.out")
+((s2 > 300)) || fail "ckpt_join: the restart did not resume after the disconnection (step $s2)"
+cat "$WORK/run1.out" "$WORK/run2.out" >"$WORK/all.out"
+cmp -s "$WORK/all.out" "$WORK/native.out" ||
+	fail "ckpt_join: the runs differ from the native one: $(diff "$WORK/native.out" "$WORK/all.out" | head -5)"
+echo "PASS: ckpt_join: refused while joined, committed after MPI_Comm_disconnect, restarted at step $s2 = native run (Open MPI)"
