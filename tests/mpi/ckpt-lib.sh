@@ -121,16 +121,24 @@ ckpt_cycle() {
 		ckpt_run "$dir" "$WORK/run2.out" "$n" 1 -- "$SC" restart "${opts[@]}"
 		ckpt_run "$dir" "$WORK/run3.out" "$n" -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n "$n"
 	fi
+	three_runs_match "$name with $n ranks"
+	echo "PASS: $name with $n ranks ($mode): launch + 3 checkpoints, 2 restarts (resumed at steps $RESUMED) = native run"
+}
+
+# three_runs_match LABEL: $WORK/run1.out, run2.out, run3.out (a launch and two restarts) each
+# begin at a later step than the one before, and together are exactly $WORK/native.out; the
+# restarts' first steps in RESUMED
+three_runs_match() {
 	local s1 s2 s3
 	s1=$(first_step "$WORK/run1.out")
 	s2=$(first_step "$WORK/run2.out")
 	s3=$(first_step "$WORK/run3.out")
 	((s2 > s1 && s3 > s2)) ||
-		fail "$name: the restarts did not resume after their checkpoints (first steps $s1, $s2, $s3)"
+		fail "$1: the restarts did not resume after their checkpoints (first steps $s1, $s2, $s3)"
 	cat "$WORK/run1.out" "$WORK/run2.out" "$WORK/run3.out" >"$WORK/all.out"
 	if ! cmp -s "$WORK/all.out" "$WORK/native.out"; then
 		diff "$WORK/native.out" "$WORK/all.out" | head -20 >&2
-		fail "$name with $n ranks: the checkpointed and restarted runs differ from the native one"
+		fail "$1: the checkpointed and restarted runs differ from the native one"
 	fi
-	echo "PASS: $name with $n ranks ($mode): launch + 3 checkpoints, 2 restarts (resumed at steps $s2, $s3) = native run"
+	RESUMED="$s2, $s3"
 }
