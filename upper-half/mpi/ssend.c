@@ -202,8 +202,12 @@ static int may_be_drained(const struct sc_vobj *o)
 static int await_ack(const struct sc_mpi_table *tab, struct sc_vobj *o)
 {
 	struct sc_abi_status st;
-	uint64_t pending;
-	int rc = wait_req(tab, &o->lower, &st); /* complete: frees it, or makes it inactive */
+	uint64_t pending, req = o->lower;
+	/* Complete: MPI frees it, or makes a persistent one inactive. The wait zeroes its copy
+	 * either way: a persistent request's handle is o->lower, kept. */
+	int rc = wait_req(tab, &req, &st);
+	if (!sc_mpi_request_is_persistent(o->fn))
+		o->lower = req;
 	if (rc == 0)
 		rc = sc_mpi_status_request(&o->cut_status, 0, &pending);
 	if (rc != 0)
