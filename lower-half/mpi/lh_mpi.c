@@ -1,9 +1,9 @@
 /* The hand-written part of an MPI lower half that does not depend on the implementation beyond
  * its mpi.h: publishing the table into the info block (sc_lh_mpi_prepare), the service entries
- * (time-sliced waits, nonblocking barrier, predefined handles), the
- * TLS donor service that gives upper-half threads a lower-half TLS block of their own, the signal
- * mask lower-half-only threads are born with (MPI_Init, the donor's threads), and (MPICH only) an
- * MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
+ * (time-sliced waits, predefined handles), the constants among a datatype's contents, the TLS
+ * donor service that gives upper-half threads a lower-half TLS block of their own, the signal
+ * mask lower-half-only threads are born with (MPI_Init, the donor's threads), and (MPICH only)
+ * an MPI_Finalize that cannot deadlock in MPICH 4.0's UCX endpoint closes. */
 #define _GNU_SOURCE
 #include "lh_backend.h"
 
@@ -94,20 +94,6 @@ int lh_svc_wait_slice(uint64_t *req, struct sc_abi_status *status)
 {
 	MPI_Request r = LH_IN_request(*req);
 	int rc = lh_finish(&r, status, req);
-	return *req ? SC_MPI_PENDING : rc;
-}
-
-int lh_svc_ibarrier(uint64_t comm, uint64_t *req)
-{
-	MPI_Request r;
-	if (*req) {
-		r = LH_IN_request(*req);
-	} else {
-		int rc = MPI_Ibarrier(LH_IN_comm(comm), &r);
-		if (rc != MPI_SUCCESS)
-			return lh_err_out(rc);
-	}
-	int rc = lh_finish(&r, NULL, req);
 	return *req ? SC_MPI_PENDING : rc;
 }
 

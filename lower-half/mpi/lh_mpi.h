@@ -79,7 +79,8 @@ static inline int lh_thread_level_out(int l)
  * ABI. A real buffer can never be at address 1. */
 #define LH_BUF(p) ((p) == SC_ABI_IN_PLACE ? MPI_IN_PLACE : (p))
 
-/* ---- error codes (lh_errcodes.c) ------------------------------------------------------------------ */
+/* ---- error codes (lh_errcodes.c)
+ * ------------------------------------------------------------------ */
 int lh_err_out_slow(int rc);
 static inline int lh_err_out(int rc)
 {
@@ -213,7 +214,6 @@ extern const struct sc_mpi_upper *lh_upper;
 
 /* ---- the service entries and the hook in lh_main.c --------------------------------------- */
 int lh_svc_wait_slice(uint64_t *req, struct sc_abi_status *status);
-int lh_svc_ibarrier(uint64_t comm, uint64_t *req);
 void lh_svc_predef_fill(uint64_t *lower, uint32_t n);
 void lh_svc_set_upper(const struct sc_mpi_upper *up);
 void lh_svc_unmaps_flush(void); /* lh_unmaps.c */
@@ -221,9 +221,8 @@ void lh_svc_unmaps_flush(void); /* lh_unmaps.c */
 	{                                                                                          \
 		.list_hash = SC_MPI_LIST_HASH, .nfuncs = SC_MPI_NFUNCS,                            \
 		.table_size = sizeof(struct sc_mpi_table), .impl = LH_IMPL_NAME,                   \
-		.wait_slice = lh_svc_wait_slice, .ibarrier = lh_svc_ibarrier,                      \
-		.predef_fill = lh_svc_predef_fill, .set_upper = lh_svc_set_upper,                  \
-		.unmaps_flush = lh_svc_unmaps_flush,                                               \
+		.wait_slice = lh_svc_wait_slice, .predef_fill = lh_svc_predef_fill,                \
+		.set_upper = lh_svc_set_upper, .unmaps_flush = lh_svc_unmaps_flush,                \
 	}
 
 #endif

@@ -70,8 +70,6 @@ struct sc_mpi_service {
 	 * one time slice. 0 or an ABI error when done (status filled unless NULL, *req zeroed),
 	 * SC_MPI_PENDING when the slice ended first. */
 	int (*wait_slice)(uint64_t *req, struct sc_abi_status *status);
-	/* A nonblocking barrier on comm, tested for one slice; *req as for wait_slice. */
-	int (*ibarrier)(uint64_t comm, uint64_t *req);
 	/* Fills lower[v] for every predefined ABI handle value v < n it knows; others stay 0. */
 	void (*predef_fill)(uint64_t *lower, uint32_t n);
 	void (*set_upper)(const struct sc_mpi_upper *up);
