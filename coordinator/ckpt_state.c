@@ -61,6 +61,9 @@ static const struct phase_step phase_steps[] = {
     {SC_PHASE_SUSPEND, NULL, NULL},
     {SC_PHASE_WRITE, prepare_write, image_path_text},
 };
+/* How long a pending end request (--on-signal) waits before it tries again. */
+#define END_RETRY_MS 2000
+
 #define NSTEPS (sizeof phase_steps / sizeof phase_steps[0])
 
 const char *ckpt_phase_now(const struct coord *c)
@@ -98,6 +101,11 @@ void ckpt_abort(struct coord *c, const char *why)
 		coord_log(c, 1, "%s", err);
 	snprintf(c->last_failure, sizeof c->last_failure, "generation %" PRIu64 ": %s", gen, why);
 	coord_log(c, 1, "checkpoint of generation %" PRIu64 " aborted: %s", gen, why);
+	if (c->end_pending) {
+		coord_log(c, 1, "the job must still end with a checkpoint (%s): retrying in %d s",
+			  c->end_why, END_RETRY_MS / 1000);
+		c->end_retry_ms = sc_now_ms() + END_RETRY_MS;
+	}
 	struct sc_msg m = {.type = SC_MSG_CKPT_DONE, .gen = gen, .status = -1};
 	snprintf(m.text, sizeof m.text, "%s", why);
 	to_all_ranks(c, &m);
@@ -167,6 +175,9 @@ static void commit(struct coord *c)
 	}
 	uint64_t nanos = (uint64_t)(sc_now_ns() - ck->start_ns);
 	ck->active = 0;
+	int ends_request = ck->kill && c->end_pending;
+	if (ck->kill)
+		c->end_pending = 0;
 	c->last_gen = e.gen;
 	c->last_bytes = e.bytes;
 	c->last_nanos = nanos;
@@ -181,6 +192,8 @@ static void commit(struct coord *c)
 		  " bytes from %u ranks in %.3f s (%s; %u quiesce round(s))%s",
 		  e.gen, e.bytes, e.nranks, (double)nanos / 1e9, steps, ck->rounds + 1,
 		  ck->kill ? "; ranks told to exit" : "");
+	if (ends_request)
+		coord_log(c, 0, "the job ends as asked: %s", c->end_why);
 	unsigned removed;
 	if (sc_manifest_gc(c->cfg->ckptdir, c->cfg->keep, &removed, why, sizeof why) != 0)
 		coord_log(c, 1, "garbage collection: %s", why);
@@ -196,6 +209,23 @@ static void commit(struct coord *c)
 	to_all_ranks(c, &m);
 	finish_waiters(c, 1, e.gen, NULL);
 	coord_rearm_interval(c);
+}
+
+int ckpt_add_waiter(struct coord *c, uint64_t waiter_id, int json, char *err, size_t errlen)
+{
+	struct checkpoint *ck = &c->ck;
+	if (ck->nwaiters == ck->capwaiters) {
+		size_t cap = ck->capwaiters * 2 + 4;
+		struct waiter *w = reallocarray(ck->waiters, cap, sizeof *w);
+		if (!w) {
+			snprintf(err, errlen, "coordinator out of memory");
+			return -1;
+		}
+		ck->waiters = w;
+		ck->capwaiters = cap;
+	}
+	ck->waiters[ck->nwaiters++] = (struct waiter){.client_id = waiter_id, .json = json};
+	return 0;
 }
 
 uint64_t ckpt_start(struct coord *c, int kill, const char *why, uint64_t waiter_id, int json,
@@ -216,23 +246,13 @@ uint64_t ckpt_start(struct coord *c, int kill, const char *why, uint64_t waiter_
 			 c->nranks_expected);
 		return 0;
 	}
-	if (waiter_id) {
-		if (ck->nwaiters == ck->capwaiters) {
-			size_t cap = ck->capwaiters * 2 + 4;
-			struct waiter *w = reallocarray(ck->waiters, cap, sizeof *w);
-			if (!w) {
-				snprintf(err, errlen, "coordinator out of memory");
-				return 0;
-			}
-			ck->waiters = w;
-			ck->capwaiters = cap;
-		}
-		ck->waiters[ck->nwaiters++] = (struct waiter){.client_id = waiter_id, .json = json};
-	}
+	if (waiter_id && ckpt_add_waiter(c, waiter_id, json, err, errlen))
+		return 0;
 	ck->active = 1;
 	ck->gen = c->next_gen++;
 	ck->step = 0;
 	ck->kill = kill;
+	ck->end_signo = 0;
 	ck->start_ns = sc_now_ns();
 	ck->program[0] = '\0';
 	c->next_interval_ms = 0; /* re-armed when this checkpoint ends */
@@ -354,4 +374,43 @@ void ckpt_on_timer(struct coord *c, int64_t now_ms)
 		coord_log(c, 0, "interval checkpoint skipped: %s", err);
 		coord_rearm_interval(c);
 	}
+}
+
+void ckpt_end_retry(struct coord *c)
+{
+	char err[256], why[256];
+	c->end_retry_ms = 0;
+	if (!c->end_pending || c->ck.active)
+		return;
+	snprintf(why, sizeof why, "to end the job: %s", c->end_why);
+	if (ckpt_start(c, 1, why, 0, 0, err, sizeof err) == 0) {
+		coord_log(c, 1, "cannot end the job with a checkpoint yet (%s); retrying in %d s",
+			  err, END_RETRY_MS / 1000);
+		c->end_retry_ms = sc_now_ms() + END_RETRY_MS;
+		return;
+	}
+	c->ck.end_signo = c->end_signo;
+}
+
+void ckpt_request_end(struct coord *c, int signo, const char *who)
+{
+	const char *name = signo > 0 ? sigabbrev_np(signo) : NULL;
+	if (signo > 0)
+		snprintf(c->end_why, sizeof c->end_why, "signal %s%s (%d) from %s",
+			 name ? "SIG" : "", name ? name : "", signo, who);
+	else
+		snprintf(c->end_why, sizeof c->end_why, "requested by %s", who);
+	c->end_signo = signo;
+	c->end_pending = 1;
+	if (c->ck.active) {
+		if (!c->ck.kill)
+			coord_log(c, 0,
+				  "%s: the running checkpoint of generation %" PRIu64
+				  " will end the job",
+				  c->end_why, c->ck.gen);
+		c->ck.kill = 1;
+		c->ck.end_signo = signo;
+		return;
+	}
+	ckpt_end_retry(c);
 }

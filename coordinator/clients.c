@@ -256,6 +256,12 @@ static void on_rank_message(struct coord *c, struct client *cl, const struct sc_
 		coord_log(c, 0, "rank %u (pid %u on %s) is exiting with status %d", cl->rank,
 			  cl->pid, cl->host, m->status);
 		break;
+	case SC_MSG_END_REQUEST: {
+		char who[320];
+		snprintf(who, sizeof who, "rank %u (pid %u on %s)", cl->rank, cl->pid, cl->host);
+		ckpt_request_end(c, m->value < 65 ? (int)m->value : 0, who);
+		break;
+	}
 	default:
 		coord_log(c, 1, "rank %u sent an unexpected %s; ignored", cl->rank,
 			  sc_msg_type_name(m->type));

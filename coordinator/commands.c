@@ -275,12 +275,40 @@ void cmd_handle(struct coord *c, struct client *cl, const struct sc_msg *m)
 	case SC_CMD_BCHECKPOINT:
 	case SC_CMD_KCHECKPOINT: {
 		int kill = m->value == SC_CMD_KCHECKPOINT;
+		if (kill && c->ck.active) {
+			/* The state the job ends with may as well be the one being saved. */
+			if (ckpt_add_waiter(c, cl->id, json, err, sizeof err)) {
+				reply_error(c, cl, json, 0, err);
+				break;
+			}
+			if (!c->ck.kill)
+				coord_log(c, 0,
+					  "checkpoint-and-kill requested by a command: the running "
+					  "checkpoint of generation %" PRIu64 " will end the job",
+					  c->ck.gen);
+			c->ck.kill = 1;
+			break;
+		}
 		if (!ckpt_start(c, kill,
 				kill ? "checkpoint-and-kill requested by a command"
 				     : "blocking checkpoint requested by a command",
 				cl->id, json, err, sizeof err))
 			reply_error(c, cl, json, 0, err);
 		break; /* otherwise the reply comes when the checkpoint ends */
+	}
+	case SC_CMD_END: {
+		char who[160];
+		snprintf(who, sizeof who, "the job's launch process (%s)", cl->peer);
+		ckpt_request_end(c, m->value2 < 65 ? (int)m->value2 : 0, who);
+		if (c->ck.active && c->ck.kill)
+			snprintf(msg, sizeof msg,
+				 "the checkpoint of generation %" PRIu64 " will end the job",
+				 c->ck.gen);
+		else
+			snprintf(msg, sizeof msg,
+				 "the job will end with a checkpoint as soon as one can be taken");
+		reply_ok(c, cl, json, c->ck.active ? c->ck.gen : 0, msg, NULL);
+		break;
 	}
 	case SC_CMD_STATUS:
 		sc_tb_init(&tb);

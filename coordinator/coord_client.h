@@ -18,22 +18,25 @@
 enum sc_role { SC_ROLE_RANK = 1, SC_ROLE_COMMAND = 2 };
 
 enum sc_msg_type {
-	SC_MSG_HELLO = 1,  /* client -> coord: role, rank, nranks, pid, text = hostname; secret */
-	SC_MSG_WELCOME,	   /* coord -> client: gen = last committed generation, value = interval s,
-			      text = checkpoint directory */
-	SC_MSG_REFUSED,	   /* coord -> client: text = reason; connection is closed after it */
-	SC_MSG_CKPT_PHASE, /* coord -> rank: gen, phase (enum sc_phase), text = image path for
-			      SC_PHASE_WRITE */
-	SC_MSG_PHASE_ACK,  /* rank -> coord: gen, phase, status 0 / -1, bytes, nanos, text = error;
-			      for a successful WRITE: bytes = image size, text = the program
-			      (recorded in MANIFEST; may be empty) */
-	SC_MSG_CKPT_DONE,  /* coord -> rank: gen, status 0 committed / -1 aborted (text = why),
-			      flags & SC_FLAG_KILL: exit with SC_EXIT_CHECKPOINTED after it */
-	SC_MSG_RESTARTED,  /* rank -> coord: gen = generation restored from */
-	SC_MSG_EXITING,	   /* rank -> coord: status = exit code (sent from an atexit path) */
-	SC_MSG_KILL,	   /* coord -> rank: exit now with SC_EXIT_CHECKPOINTED (no checkpoint) */
-	SC_MSG_COMMAND,	   /* command -> coord: value = enum sc_command, value2 = argument */
-	SC_MSG_REPLY,	   /* coord -> command: status 0 / -1, gen, text = human text or JSON */
+	SC_MSG_HELLO = 1,   /* client -> coord: role, rank, nranks, pid, text = hostname; secret */
+	SC_MSG_WELCOME,	    /* coord -> client: gen = last committed generation, value = interval s,
+			       text = checkpoint directory */
+	SC_MSG_REFUSED,	    /* coord -> client: text = reason; connection is closed after it */
+	SC_MSG_CKPT_PHASE,  /* coord -> rank: gen, phase (enum sc_phase), text = image path for
+			       SC_PHASE_WRITE */
+	SC_MSG_PHASE_ACK,   /* rank -> coord: gen, phase, status 0 / -1, bytes, nanos, text = error;
+			       for a successful WRITE: bytes = image size, text = the program
+			       (recorded in MANIFEST; may be empty) */
+	SC_MSG_CKPT_DONE,   /* coord -> rank: gen, status 0 committed / -1 aborted (text = why),
+			       flags & SC_FLAG_KILL: exit with SC_EXIT_CHECKPOINTED after it */
+	SC_MSG_RESTARTED,   /* rank -> coord: gen = generation restored from */
+	SC_MSG_EXITING,	    /* rank -> coord: status = exit code (sent from an atexit path) */
+	SC_MSG_KILL,	    /* coord -> rank: exit now with SC_EXIT_CHECKPOINTED (no checkpoint) */
+	SC_MSG_COMMAND,	    /* command -> coord: value = enum sc_command, value2 = argument */
+	SC_MSG_REPLY,	    /* coord -> command: status 0 / -1, gen, text = human text or JSON */
+	SC_MSG_END_REQUEST, /* rank -> coord: a signal asked to end the job with a checkpoint
+			       (--on-signal); value = the signal number */
+	SC_MSG_LAST = SC_MSG_END_REQUEST /* the highest type a frame may carry */
 };
 
 /* Checkpoint phases; the coordinator waits for every rank's ACK of a phase (a barrier) before it
@@ -60,6 +63,9 @@ enum sc_command {
 	SC_CMD_QUIT,	       /* end the ranks and the coordinator */
 	SC_CMD_ABANDON,	       /* a rank refused to restart (value2 = rank): end the ranks; a
 				  coordinator that exits with the job (--exit-on-last) exits */
+	SC_CMD_END,	       /* end the job with a checkpoint as soon as one can be taken
+				  (value2 = the signal that asked, 0 = none): joins a running
+				  checkpoint, retries until one commits; replies at once */
 };
 
 #define SC_FLAG_KILL 1u

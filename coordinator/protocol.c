@@ -113,6 +113,8 @@ const char *sc_msg_type_name(uint32_t type)
 		return "COMMAND";
 	case SC_MSG_REPLY:
 		return "REPLY";
+	case SC_MSG_END_REQUEST:
+		return "END_REQUEST";
 	default:
 		return "?";
 	}
@@ -136,7 +138,7 @@ const char *sc_phase_name(uint32_t phase)
 
 static int type_known(uint32_t type)
 {
-	return type >= SC_MSG_HELLO && type <= SC_MSG_REPLY;
+	return type >= SC_MSG_HELLO && type <= SC_MSG_LAST;
 }
 
 /* Writes a u16 length (NUL included) and the string; returns the bytes written or 0. */

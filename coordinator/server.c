@@ -201,6 +201,8 @@ static int next_timeout(struct coord *c, int64_t now)
 		next = c->next_interval_ms;
 	if (c->listen_paused_until_ms && c->listen_paused_until_ms < next)
 		next = c->listen_paused_until_ms;
+	if (c->end_retry_ms && c->end_retry_ms < next)
+		next = c->end_retry_ms;
 	if (c->cfg->exit_on_last && c->cfg->start_timeout && !c->ranks_ever) {
 		int64_t t = c->start_ms + (int64_t)c->cfg->start_timeout * 1000;
 		if (t < next)
@@ -229,6 +231,8 @@ static void on_timers(struct coord *c)
 		c->listen_paused_until_ms = 0;
 	if (c->next_interval_ms && now >= c->next_interval_ms)
 		ckpt_on_timer(c, now);
+	if (c->end_retry_ms && now >= c->end_retry_ms)
+		ckpt_end_retry(c);
 	if (c->cfg->exit_on_last && c->cfg->start_timeout && !c->ranks_ever &&
 	    now >= c->start_ms + (int64_t)c->cfg->start_timeout * 1000) {
 		coord_log(c, 0, "no rank connected within %u s; exiting", c->cfg->start_timeout);

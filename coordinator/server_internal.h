@@ -57,8 +57,9 @@ struct waiter {
 struct checkpoint {
 	int active;
 	uint64_t gen;
-	size_t step; /* index into the phase list */
-	int kill;    /* KCHECKPOINT: ranks exit after the commit */
+	size_t step;   /* index into the phase list */
+	int kill;      /* KCHECKPOINT: ranks exit after the commit */
+	int end_signo; /* the signal that made it end the job (--on-signal), 0 if none */
 	int64_t start_ns;
 	uint32_t acks;
 	char program[SC_PROGRAM_MAX];
@@ -112,6 +113,12 @@ struct coord {
 	unsigned interval;
 	int64_t next_interval_ms; /* 0 = no timer */
 	struct checkpoint ck;
+	/* A signal asked to end the job with a checkpoint (--on-signal): kept until a
+	 * checkpoint that ends the job commits; one that cannot start or aborts is retried. */
+	int end_pending;
+	int end_signo;
+	char end_why[160];
+	int64_t end_retry_ms; /* 0 = not waiting to retry */
 	char last_failure[SC_MSG_TEXT];
 	int64_t start_ms;
 	int quit;
@@ -154,11 +161,18 @@ void coord_rearm_interval(struct coord *c);
  * cmd_reply_ckpt_result. Returns its generation, or 0 with err saying why it cannot start. */
 uint64_t ckpt_start(struct coord *c, int kill, const char *why, uint64_t waiter_id, int json,
 		    char *err, size_t errlen);
+/* A command waits for the end of the running checkpoint (or the one about to start). */
+int ckpt_add_waiter(struct coord *c, uint64_t waiter_id, int json, char *err, size_t errlen);
 void ckpt_on_ack(struct coord *c, struct client *cl, const struct sc_msg *m);
 void ckpt_on_rank_gone(struct coord *c, struct client *cl);
 /* Aborts the running checkpoint: removes gen-N.tmp, tells ranks and waiters why. */
 void ckpt_abort(struct coord *c, const char *why);
 void ckpt_on_timer(struct coord *c, int64_t now_ms);
+/* A signal (signo, 0 = none) sent by `who` asks to end the job with a checkpoint: the running
+ * checkpoint becomes one that ends it, or one starts now or as soon as it can. */
+void ckpt_request_end(struct coord *c, int signo, const char *who);
+/* The retry of a pending end request is due (server.c's timers). */
+void ckpt_end_retry(struct coord *c);
 const char *ckpt_phase_now(const struct coord *c);
 
 /* commands.c */

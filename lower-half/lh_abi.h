@@ -95,6 +95,7 @@ struct sc_lh_info {
 	uint32_t rank, nranks;
 	int32_t rank_pid;	/* the rank's process; its forked children exec natively */
 	int32_t suspend_signal; /* set by libsplitckpt: the upper half may never block it */
+	int32_t end_signal;	/* --on-signal: asks for a checkpoint that ends the job (0: none) */
 	char secret[72];
 	char ckptdir[1024];
 	/* The upper half's program, as /proc/self/exe should name it (the upper half keeps a

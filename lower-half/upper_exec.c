@@ -128,8 +128,9 @@ long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *cons
 			return -E2BIG;
 		new_envp[e++] = envp[i];
 	}
-	char port[24];
+	char port[24], end_signal[24];
 	utoa(info->coord_port, port);
+	utoa((uint32_t)info->end_signal, end_signal);
 	const char *vars[][2] = {
 	    {"SPLITCKPT_LH_COORD_HOST", info->coord_host},
 	    {"SPLITCKPT_LH_COORD_PORT", port},
@@ -137,6 +138,7 @@ long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *cons
 	    {"SPLITCKPT_LH_CKPTDIR", info->ckptdir},
 	    {"SPLITCKPT_LH_RUNTIME", info->runtime_path},
 	    {"SPLITCKPT_LH_QUIET", (info->flags & SC_INFO_F_QUIET) ? "1" : "0"},
+	    {"SPLITCKPT_LH_END_SIGNAL", end_signal},
 	};
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
 		char *v = put_var(&off, vars[i][0], vars[i][1]);

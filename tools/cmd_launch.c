@@ -13,6 +13,71 @@
 #include "cli.h"
 #include "launcher.h"
 #include "lh_exec.h"
+#include "manifest.h"
+#include "supervise.h"
+
+#define SUB "launch"
+
+/* The words of a command line, as MANIFEST records it ("prog arg..."), one of which names the
+ * same file as `program` (a #! script is recorded as its interpreter's command line). */
+static int same_program(const char *recorded, const char *program)
+{
+	const char *want = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
+	size_t wlen = strlen(want);
+	for (const char *w = recorded; *w;) {
+		size_t len = strcspn(w, " ");
+		const char *base = w;
+		for (const char *q = w; q < w + len; q++)
+			if (*q == '/')
+				base = q + 1;
+		if ((size_t)(w + len - base) == wlen && !strncmp(base, want, wlen))
+			return 1;
+		w += len;
+		w += strspn(w, " ");
+	}
+	return 0;
+}
+
+/* --resume: DIR holds a committed generation, so this is a job script's requeued run: restart
+ * (under the same launcher, if one is given) instead of launching. -1: nothing to resume. */
+static int resume(const struct sc_job_opts *jo, enum sc_launcher k, int nargs, char **args)
+{
+	static struct sc_gen_entry newest;
+	size_t n = 0;
+	char err[2048];
+	if (sc_manifest_load(jo->ckptdir, &newest, 1, &n, err, sizeof err) < 0) {
+		sc_error(SUB, "--resume: %s", err);
+		return SC_EXIT_FAILURE;
+	}
+	if (n == 0)
+		return -1;
+	const char *program = args[0];
+	if (k != SC_LAUNCHER_NONE) {
+		int app = sc_launcher_app_index(k, nargs, args, err, sizeof err);
+		if (app < 0) {
+			sc_error(SUB, "%s", err);
+			return SC_EXIT_USAGE;
+		}
+		program = args[app];
+		if (!strcmp(program, "splitckpt") && app + 1 < nargs)
+			program =
+			    args[nargs - 1]; /* the form with splitckpt inserted: best effort */
+		nargs = app;
+	}
+	if (strcmp(newest.program, "-") && !same_program(newest.program, program)) {
+		sc_error(SUB,
+			 "--resume: %s holds a checkpoint of '%s', not of %s: use another "
+			 "--ckptdir, or remove it to start afresh",
+			 jo->ckptdir, newest.program, program);
+		return SC_EXIT_FAILURE;
+	}
+	if (!jo->quiet)
+		sc_error(SUB, "--resume: resuming generation %llu of %s",
+			 (unsigned long long)newest.gen, jo->ckptdir);
+	if (k != SC_LAUNCHER_NONE)
+		return sc_restart_under_launcher(jo, k, nargs, args);
+	return sc_restart_here(jo);
+}
 
 static void usage(FILE *f)
 {
@@ -36,6 +101,12 @@ static void usage(FILE *f)
 	    "  --coord-port P     ... listening on port P (SPLITCKPT_COORD_PORT)\n"
 	    "  --mpi NAME         the lower half's MPI: mpich or openmpi (SPLITCKPT_MPI; default:\n"
 	    "                     the launcher's)\n"
+	    "  --resume           if DIR holds a checkpoint, restart from its newest generation\n"
+	    "                     (under LAUNCHER, with its options) instead: the same job\n"
+	    "                     script serves the first run and every requeued one\n"
+	    "  --on-signal SIG    on SIG (USR1, 10...), end the job with a checkpoint\n"
+	    "                     (exit status 85), e.g. Slurm's --signal=B:USR1@120\n"
+	    "  --requeue          after such an end, `scontrol requeue $SLURM_JOB_ID`\n"
 	    "  --quiet            no line on stderr for each checkpoint\n"
 	    "  --help             this text\n",
 	    SC_DEFAULT_CKPTDIR);
@@ -44,18 +115,23 @@ static void usage(FILE *f)
 int cmd_launch(int argc, char **argv)
 {
 	struct sc_job_opts jo;
-	if (sc_job_opts_parse("launch", argc, argv, 1, &jo))
+	if (sc_job_opts_parse(SUB, argc, argv, 1, &jo))
 		return jo.help ? 0 : SC_EXIT_USAGE;
 	if (jo.help) {
 		usage(stdout);
 		return 0;
 	}
 	if (jo.argi >= argc) {
-		sc_error("launch", "no program given (see splitckpt launch --help)");
+		sc_error(SUB, "no program given (see splitckpt launch --help)");
 		return SC_EXIT_USAGE;
 	}
+	int rc = sc_supervise(SUB, &jo);
+	if (rc >= 0)
+		return rc;
 	enum sc_launcher k = sc_launcher_kind(argv[jo.argi]);
+	if (jo.resume && (rc = resume(&jo, k, argc - jo.argi, argv + jo.argi)) >= 0)
+		return rc;
 	if (k != SC_LAUNCHER_NONE)
 		return sc_launch_under_launcher(&jo, k, argc - jo.argi, argv + jo.argi);
-	return sc_lh_exec("launch", &jo, "--launch", argv[jo.argi], argc - jo.argi, argv + jo.argi);
+	return sc_lh_exec(SUB, &jo, "--launch", argv[jo.argi], argc - jo.argi, argv + jo.argi);
 }

@@ -15,6 +15,7 @@
 #include "lh_exec.h"
 #include "image.h"
 #include "manifest.h"
+#include "supervise.h"
 
 #define MAX_GENERATIONS 4096
 
@@ -37,6 +38,9 @@ static void usage(FILE *f)
 		"  --mpi NAME         the lower half's MPI, mpich or openmpi, whichever the job\n"
 		"                     was checkpointed under (SPLITCKPT_MPI; default: the\n"
 		"                     launcher's)\n"
+		"  --on-signal SIG    on SIG (USR1, 10...), end the job with a checkpoint\n"
+		"                     (exit status 85), e.g. Slurm's --signal=B:USR1@120\n"
+		"  --requeue          after such an end, `scontrol requeue $SLURM_JOB_ID`\n"
 		"  --quiet            no line on stderr for each checkpoint\n"
 		"  --help             this text\n");
 }
@@ -229,9 +233,20 @@ int cmd_restart(int argc, char **argv)
 				 argv[jo.argi]);
 			return SC_EXIT_USAGE;
 		}
+		int rc = sc_supervise("restart", &jo);
+		if (rc >= 0)
+			return rc;
 		return sc_restart_under_launcher(&jo, k, argc - jo.argi, argv + jo.argi);
 	}
-	int rc = restart_rank(&jo);
-	abandon(&jo);
+	int rc = sc_supervise("restart", &jo);
+	if (rc >= 0)
+		return rc;
+	return sc_restart_here(&jo);
+}
+
+int sc_restart_here(const struct sc_job_opts *jo)
+{
+	int rc = restart_rank(jo);
+	abandon(jo);
 	return rc;
 }

@@ -16,6 +16,8 @@
 #include "coord_start.h"
 #include "launcher.h"
 #include "lh_variant.h"
+#include "manifest.h"
+#include "supervise.h"
 
 /* "--name VALUE" or "--name=VALUE"; returns the value or NULL if argv[*i] is not --name. */
 static const char *opt_value(const char *sub, int argc, char **argv, int *i, const char *name,
@@ -91,6 +93,17 @@ int sc_job_opts_parse(const char *sub, int argc, char **argv, int stop_at_progra
 				sc_error(sub, "cannot set SPLITCKPT_MPI: %s", strerror(errno));
 				return -1;
 			}
+		} else if ((v = opt_value(sub, argc, argv, &i, "--on-signal", &bad))) {
+			char err[256];
+			o->end_signal = sc_end_signal_parse(v, err, sizeof err);
+			if (o->end_signal <= 0) {
+				sc_error(sub, "--on-signal: %s", err);
+				return -1;
+			}
+		} else if (!strcmp(a, "--requeue")) {
+			o->requeue = 1;
+		} else if (stop_at_program && !strcmp(a, "--resume")) {
+			o->resume = 1;
 		} else if (!stop_at_program &&
 			   (v = opt_value(sub, argc, argv, &i, "--generation", &bad))) {
 			if (sc_parse_uint(sub, "--generation", v, 999999, &u))
@@ -131,7 +144,17 @@ static void set(const char *name, const char *value)
 
 int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_jobstate *js)
 {
-	char err[2048];
+	char err[2048], parent[PATH_MAX];
+	/* like `mkdir -p`: a job script's $SCRATCH/ckpt/$SLURM_JOB_NAME needs no mkdir first */
+	snprintf(parent, sizeof parent, "%s", o->ckptdir);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (sc_mkdir_parents(parent, err, sizeof err)) {
+			sc_error(sub, "cannot create checkpoint directory %s: %s", o->ckptdir, err);
+			return SC_EXIT_FAILURE;
+		}
+	}
 	if (mkdir(o->ckptdir, 0700) && errno != EEXIST) {
 		sc_error(sub, "cannot create checkpoint directory %s: %s", o->ckptdir,
 			 strerror(errno));
@@ -182,6 +205,9 @@ int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, c
 	set("SPLITCKPT_LH_CKPTDIR", o->ckptdir);
 	set("SPLITCKPT_LH_RUNTIME", runtime);
 	set("SPLITCKPT_LH_QUIET", o->quiet ? "1" : "0");
+	char end_signal[16];
+	snprintf(end_signal, sizeof end_signal, "%d", o->end_signal);
+	set("SPLITCKPT_LH_END_SIGNAL", end_signal);
 	char **av = calloc((size_t)nargs + 3, sizeof *av);
 	if (!av)
 		return SC_EXIT_FAILURE;

@@ -13,6 +13,9 @@ struct sc_job_opts {
 	long keep;		/* generations to keep */
 	int quiet;
 	long generation; /* restart only; -1 = newest */
+	int end_signal;	 /* --on-signal: end the job with a checkpoint on it (0 = none) */
+	int requeue;	 /* --requeue: requeue the Slurm job after such an end */
+	int resume;	 /* launch --resume: restart when DIR holds a checkpoint */
 	int help;
 	int argi; /* index of the first non-option argument */
 };
@@ -34,4 +37,7 @@ int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_j
 int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, const char *program,
 	       int nargs, char **args);
 
+/* `splitckpt restart` in this process (a serial job, or one rank under a launcher): from the
+ * newest usable generation or o->generation; returns only on failure (exit status). */
+int sc_restart_here(const struct sc_job_opts *o);
 #endif

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -254,6 +255,7 @@ static void restarted(void)
 		sc_say("restart from %s failed: %s", sc_rt.info->image_path, err);
 		_exit(1);
 	}
+	sc_end_signal_setup(); /* after the saved dispositions are back */
 	if (mpi && mpi->restart(err, sizeof err)) {
 		sc_say("restart of rank %u from %s failed: %s", sc_rt.info->rank,
 		       sc_rt.info->image_path, err);
@@ -280,11 +282,38 @@ static void restarted(void)
 		       (double)(now_ns() - t0) / 1e9);
 }
 
+/* Waits for the coordinator's next message; with --on-signal, looks for the signal every
+ * END_POLL_MS meanwhile and passes it on. */
+#define END_POLL_MS 200
+static int next_message(char *err, size_t errlen)
+{
+	for (;;) {
+		if (sc_end_signal_armed()) {
+			int sig = sc_end_signal_take();
+			if (sig) {
+				if (!sc_rt.quiet)
+					sc_say("rank %u: signal %d: asking to end the job with a "
+					       "checkpoint",
+					       sc_rt.info->rank, sig);
+				memset(&msg_out, 0, sizeof msg_out);
+				msg_out.type = SC_MSG_END_REQUEST;
+				msg_out.value = (uint64_t)sig;
+				sc_conn_send(&conn, &msg_out);
+			}
+			struct pollfd p = {.fd = conn.fd, .events = POLLIN};
+			int r = poll(&p, 1, END_POLL_MS);
+			if (r == 0 || (r < 0 && errno == EINTR))
+				continue;
+		}
+		return sc_conn_recv(&conn, &msg_in, -1, err, errlen);
+	}
+}
+
 static void serve(void)
 {
 	static char err[ERRLEN];
 	for (;;) {
-		int r = sc_conn_recv(&conn, &msg_in, -1, err, sizeof err);
+		int r = next_message(err, sizeof err);
 		if (r <= 0) {
 			sc_say("lost the coordinator (%s); no further checkpoints for this run",
 			       r < 0 ? err : "timeout");

@@ -51,6 +51,7 @@ __attribute__((constructor)) static void splitckpt_init(void)
 	sc_rt.quiet = (info->flags & SC_INFO_F_QUIET) != 0;
 	memcpy(sc_rt.exe_path, info->exe_path, sizeof sc_rt.exe_path);
 	char err[1024];
+	sc_end_signal_setup();
 	if (sc_suspend_init(err, sizeof err) || sc_procstate_init(err, sizeof err) ||
 	    sc_regions_init(err, sizeof err) || sc_ckpt_thread_start(err, sizeof err)) {
 		sc_say("cannot start: %s", err);

@@ -33,6 +33,14 @@ int sc_ctx_save(struct sc_ctx *ctx) __attribute__((returns_twice));
  * it is safe while other threads are suspended. */
 void sc_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- end_signal.c: --on-signal ----------------------------------------------------------- */
+/* Installs (at launch) or re-installs (at restart: the option may differ) the handler of the
+ * signal that asks the job to end with a checkpoint. */
+void sc_end_signal_setup(void);
+/* The signal being caught (0: no --on-signal), and the one caught since the last call (0). */
+int sc_end_signal_armed(void);
+int sc_end_signal_take(void);
+
 /* ---- suspend.c: stopping and resuming the application's threads -------------------------- */
 int sc_suspend_init(char *err, size_t errlen);
 /* Signals every other thread of the process until all upper-half threads sit in the suspend

@@ -6,6 +6,7 @@
 #define SPLITCKPT_LAUNCHER_ENV_H
 
 #include <stdlib.h>
+#include <string.h>
 
 /* *rank and *size from the first variable pair whose rank is set; -1 where unknown. */
 static inline void sc_launcher_env_rank(long *rank, long *size)
@@ -20,6 +21,9 @@ static inline void sc_launcher_env_rank(long *rank, long *size)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		const char *r = getenv(names[i][0]), *n = getenv(names[i][1]);
 		if (!r || !*r)
+			continue;
+		/* A Slurm batch script has SLURM_PROCID=0 too, but it is no task of a step. */
+		if (!strcmp(names[i][0], "SLURM_PROCID") && !getenv("SLURM_STEP_ID"))
 			continue;
 		if ((!n || !*n) && names[i][2])
 			n = getenv(names[i][2]);

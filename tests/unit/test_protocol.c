@@ -100,7 +100,7 @@ static void test_every_type_and_max_text(void **state)
 {
 	(void)state;
 	char err[256];
-	for (uint32_t t = SC_MSG_HELLO; t <= SC_MSG_REPLY; t++) {
+	for (uint32_t t = SC_MSG_HELLO; t <= SC_MSG_LAST; t++) {
 		fill_sample(&a, t);
 		memset(a.text, 'z', SC_MSG_TEXT - 1);
 		a.text[SC_MSG_TEXT - 1] = '\0';
@@ -163,7 +163,7 @@ static void test_unknown_type(void **state)
 	size_t len = encode_sample(SC_MSG_WELCOME);
 	frame[6] = 0;
 	expect_malformed(len, "unknown message type 0");
-	frame[6] = SC_MSG_REPLY + 1;
+	frame[6] = SC_MSG_LAST + 1;
 	expect_malformed(len, "unknown message type");
 	/* header errors are reported before the body arrives */
 	expect_malformed(SC_FRAME_HDR, "unknown message type");
@@ -249,7 +249,7 @@ static void test_random_mutations(void **state)
 	srand(12345);
 	char err[256];
 	for (int i = 0; i < 20000; i++) {
-		size_t len = encode_sample((uint32_t)(SC_MSG_HELLO + i % SC_MSG_REPLY));
+		size_t len = encode_sample((uint32_t)(SC_MSG_HELLO + i % SC_MSG_LAST));
 		int flips = 1 + rand() % 4;
 		for (int f = 0; f < flips; f++)
 			frame[(size_t)rand() % len] = (unsigned char)rand();
