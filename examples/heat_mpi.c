@@ -2,12 +2,13 @@
  * exchanges halo rows with the neighbours using nonblocking sends and receives, applies a
  * Jacobi update, and every 10 steps rank 0 prints the total heat (an MPI_Allreduce), which
  * must stay constant. Build with `splitckpt-mpicc -O2 -o heat_mpi heat_mpi.c` and run with
- * `mpiexec -n 4 splitckpt launch ./heat_mpi [STEPS [N]]`. */
+ * `mpiexec -n 4 splitckpt launch ./heat_mpi [STEPS [N [MS_PER_STEP]]]`. */
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int main(int argc, char **argv)
 {
@@ -17,9 +18,11 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	int steps = argc > 1 ? atoi(argv[1]) : 200;
 	int n = argc > 2 ? atoi(argv[2]) : 512;
-	if (steps <= 0 || n < size || n < 3) {
+	long ms = argc > 3 ? atol(argv[3]) : 0; /* a pause per step, to make a run last */
+	if (steps <= 0 || n < size || n < 3 || ms < 0) {
 		if (rank == 0)
-			fprintf(stderr, "usage: heat_mpi [STEPS [N]] (N >= number of ranks)\n");
+			fprintf(stderr, "usage: heat_mpi [STEPS [N [MS_PER_STEP]]] "
+					"(N >= number of ranks)\n");
 		MPI_Abort(MPI_COMM_WORLD, 2);
 	}
 	/* rows [first, first + rows) belong to this rank; row 0 and row rows+1 are halos */
@@ -59,6 +62,10 @@ int main(int argc, char **argv)
 		double *swap = t;
 		t = next;
 		next = swap;
+		if (ms) {
+			struct timespec pause = {ms / 1000, ms % 1000 * 1000000};
+			nanosleep(&pause, NULL);
+		}
 		if (step % 10 == 0 || step == 1) {
 			double local = 0, total = 0;
 			for (int i = 1; i <= rows; i++)

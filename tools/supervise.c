@@ -167,7 +167,7 @@ int sc_supervise(const char *sub, const struct sc_job_opts *o)
 		return -1;
 	}
 	char name[32], err[1024];
-	int asked = 0, taken = 0, st = 0;
+	int asked = 0, taken = 0, st = 0, ended_by = 0;
 	for (;;) {
 		struct timespec tick = {1, 0};
 		siginfo_t si;
@@ -177,8 +177,10 @@ int sc_supervise(const char *sub, const struct sc_job_opts *o)
 				sc_error(sub, "%s: ending the job with a checkpoint",
 					 sig_name(sig, name, sizeof name));
 			asked = 1;
-		} else if (sig > 0 && sig != SIGCHLD && si.si_code != SI_KERNEL) {
-			kill(child, sig); /* a terminal's signal reached the job's process group */
+		} else if (sig > 0 && sig != SIGCHLD) {
+			ended_by = sig; /* scancel, the time limit, ^C: no requeue after it */
+			if (si.si_code != SI_KERNEL) /* a terminal's reached the group already */
+				kill(child, sig);
 		}
 		pid_t w = waitpid(child, &st, WNOHANG);
 		if (w == child)
@@ -196,7 +198,10 @@ int sc_supervise(const char *sub, const struct sc_job_opts *o)
 			 "%s asked for a checkpoint that ends the job, but it ended with "
 			 "status %d",
 			 sig_name(o->end_signal, name, sizeof name), rc);
-	if (o->requeue && rc == SC_EXIT_CHECKPOINTED)
+	if (o->requeue && rc == SC_EXIT_CHECKPOINTED && ended_by)
+		sc_error(sub, "--requeue: not requeued, the job was ended by %s (scancel?)",
+			 sig_name(ended_by, name, sizeof name));
+	else if (o->requeue && rc == SC_EXIT_CHECKPOINTED)
 		requeue(sub);
 	return rc;
 }

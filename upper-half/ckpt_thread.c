@@ -61,6 +61,15 @@ static uint64_t now_ns(void)
 
 /* The upper half's command line: /proc/self/cmdline is the lower half's
  * ("splitckpt-lh-* --launch PROGRAM ARGS"), so drop its first two words. */
+/* The node this process runs on: read again after a restart, which may be on another node
+ * (the coordinator's log and error messages name it). uname(2) allocates nothing. */
+static void read_hostname(void)
+{
+	struct utsname u;
+	if (uname(&u) == 0)
+		snprintf(hostname, sizeof hostname, "%s", u.nodename);
+}
+
 static void read_cmdline(void)
 {
 	FILE *f = fopen("/proc/self/cmdline", "r");
@@ -249,6 +258,7 @@ static void restarted(void)
 	sc_rt.restart_count = sc_rt.info->restart_count;
 	sc_rt.quiet = (sc_rt.info->flags & SC_INFO_F_QUIET) != 0;
 	conn.fd = -1; /* the old socket does not exist in this process */
+	read_hostname();
 	memcpy(sc_rt.info->exe_path, sc_rt.exe_path, sizeof sc_rt.exe_path);
 	sc_rt.info->suspend_signal = sc_rt.suspend_signal;
 	if (sc_procstate_restore(err, sizeof err)) {
@@ -377,9 +387,7 @@ static void *ckpt_main(void *arg)
 
 int sc_ckpt_thread_start(char *err, size_t errlen)
 {
-	struct utsname u;
-	if (uname(&u) == 0)
-		snprintf(hostname, sizeof hostname, "%s", u.nodename);
+	read_hostname();
 	read_cmdline();
 	pthread_t t;
 	pthread_attr_t a;

@@ -56,6 +56,8 @@ ReturnToService=2
 # an srun killed with SIGKILL (e.g. by 'timeout') releases its allocation after this many seconds
 InactiveLimit=60
 KillWait=5
+# a requeued job may start again this many seconds after its requeue (default 120)
+AuthInfo=cred_expire=10
 MinJobAge=60
 MailProg=/bin/true
 TmpFS=/tmp
