@@ -169,6 +169,8 @@ static void commit(struct coord *c)
 	clock_gettime(CLOCK_REALTIME, &now);
 	e.created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	snprintf(e.program, sizeof e.program, "%s", ck->program[0] ? ck->program : "-");
+	snprintf(e.how, sizeof e.how, "%s", ck->how);
+	e.took_ns = (uint64_t)(sc_now_ns() - ck->start_ns);
 	if (sc_gen_commit(c->cfg->ckptdir, &e, why, sizeof why) != 0) {
 		ckpt_abort(c, why);
 		return;
@@ -206,6 +208,7 @@ static void commit(struct coord *c)
 			   .bytes = e.bytes,
 			   .nanos = nanos,
 			   .flags = ck->kill ? SC_FLAG_KILL : 0};
+	snprintf(m.text, sizeof m.text, "%s; %u quiesce round(s)", steps, ck->rounds + 1);
 	to_all_ranks(c, &m);
 	finish_waiters(c, 1, e.gen, NULL);
 	coord_rearm_interval(c);
@@ -253,6 +256,7 @@ uint64_t ckpt_start(struct coord *c, int kill, const char *why, uint64_t waiter_
 	ck->step = 0;
 	ck->kill = kill;
 	ck->end_signo = 0;
+	snprintf(ck->how, sizeof ck->how, "%s", kill ? "end-command" : "command");
 	ck->start_ns = sc_now_ns();
 	ck->program[0] = '\0';
 	c->next_interval_ms = 0; /* re-armed when this checkpoint ends */
@@ -373,7 +377,21 @@ void ckpt_on_timer(struct coord *c, int64_t now_ms)
 	if (ckpt_start(c, 0, "interval", 0, 0, err, sizeof err) == 0) {
 		coord_log(c, 0, "interval checkpoint skipped: %s", err);
 		coord_rearm_interval(c);
+		return;
 	}
+	snprintf(c->ck.how, sizeof c->ck.how, "interval");
+}
+
+/* MANIFEST's word for a checkpoint that ends the job as asked: end-USR1, or end. */
+static void end_how(struct coord *c)
+{
+	const char *name = c->end_signo > 0 ? sigabbrev_np(c->end_signo) : NULL;
+	if (name)
+		snprintf(c->ck.how, sizeof c->ck.how, "end-SIG%s", name);
+	else if (c->end_signo > 0)
+		snprintf(c->ck.how, sizeof c->ck.how, "end-signal%d", c->end_signo);
+	else
+		snprintf(c->ck.how, sizeof c->ck.how, "end");
 }
 
 void ckpt_end_retry(struct coord *c)
@@ -390,6 +408,7 @@ void ckpt_end_retry(struct coord *c)
 		return;
 	}
 	c->ck.end_signo = c->end_signo;
+	end_how(c);
 }
 
 void ckpt_request_end(struct coord *c, int signo, const char *who)
@@ -410,6 +429,7 @@ void ckpt_request_end(struct coord *c, int signo, const char *who)
 				  c->end_why, c->ck.gen);
 		c->ck.kill = 1;
 		c->ck.end_signo = signo;
+		end_how(c);
 		return;
 	}
 	ckpt_end_retry(c);

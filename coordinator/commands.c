@@ -142,10 +142,16 @@ static void status_text(struct coord *c, struct sc_textbuf *tb)
 			     c->ck.gen, ckpt_phase_now(c), c->ck.acks, c->nranks_expected);
 	else
 		sc_tb_printf(tb, "state:            idle\n");
-	if (c->last_gen)
+	if (c->last_gen && c->last_nanos)
+		sc_tb_printf(
+		    tb, "last committed:   generation %" PRIu64 " (%" PRIu64 " bytes in %.2f s)\n",
+		    c->last_gen, c->last_bytes, (double)c->last_nanos / 1e9);
+	else if (c->last_gen)
 		sc_tb_printf(tb, "last committed:   generation %" PRIu64 "\n", c->last_gen);
 	else
 		sc_tb_printf(tb, "last committed:   none\n");
+	if (c->end_pending)
+		sc_tb_printf(tb, "ending:           with a checkpoint, %s\n", c->end_why);
 	if (c->interval)
 		sc_tb_printf(tb, "interval:         %u s\n", c->interval);
 	else
@@ -178,8 +184,8 @@ void sc_format_generations(struct sc_textbuf *tb, const char *ckptdir, const str
 	} else if (n == 0) {
 		sc_tb_printf(tb, "no checkpoint in %s", ckptdir);
 	} else {
-		sc_tb_printf(tb, "%-8s %7s %14s  %-19s  %s", "GEN", "RANKS", "BYTES", "CREATED",
-			     "PROGRAM");
+		sc_tb_printf(tb, "%-8s %7s %14s  %-19s %8s  %-28s %s", "GEN", "RANKS", "BYTES",
+			     "CREATED", "TOOK", "HOW", "PROGRAM");
 	}
 	for (size_t i = 0; i < n; i++) {
 		char dir[PATH_MAX];
@@ -187,9 +193,11 @@ void sc_format_generations(struct sc_textbuf *tb, const char *ckptdir, const str
 		if (json) {
 			sc_tb_printf(tb,
 				     "%s{\"gen\":%" PRIu64 ",\"nranks\":%u,\"bytes\":%" PRIu64
-				     ",\"created_ns\":%" PRIu64 ",\"program\":",
+				     ",\"created_ns\":%" PRIu64 ",\"took_ns\":%" PRIu64 ",\"how\":",
 				     i ? "," : "", v[i].gen, v[i].nranks, v[i].bytes,
-				     v[i].created_ns);
+				     v[i].created_ns, v[i].took_ns);
+			sc_tb_json_str(tb, v[i].how);
+			sc_tb_printf(tb, ",\"program\":");
 			sc_tb_json_str(tb, v[i].program);
 			sc_tb_printf(tb, ",\"path\":");
 			sc_tb_json_str(tb, dir);
@@ -200,8 +208,14 @@ void sc_format_generations(struct sc_textbuf *tb, const char *ckptdir, const str
 			char when[32];
 			localtime_r(&t, &tm);
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-			sc_tb_printf(tb, "\n%-8" PRIu64 " %7u %14" PRIu64 "  %-19s  %s", v[i].gen,
-				     v[i].nranks, v[i].bytes, when, v[i].program);
+			char took[24], how[64];
+			if (v[i].took_ns)
+				snprintf(took, sizeof took, "%.2f s", (double)v[i].took_ns / 1e9);
+			else
+				snprintf(took, sizeof took, "-");
+			sc_tb_printf(tb, "\n%-8" PRIu64 " %7u %14" PRIu64 "  %-19s %8s  %-28s %s",
+				     v[i].gen, v[i].nranks, v[i].bytes, when, took,
+				     sc_ckpt_how_text(v[i].how, how, sizeof how), v[i].program);
 		}
 	}
 	if (json)
@@ -287,6 +301,7 @@ void cmd_handle(struct coord *c, struct client *cl, const struct sc_msg *m)
 					  "checkpoint of generation %" PRIu64 " will end the job",
 					  c->ck.gen);
 			c->ck.kill = 1;
+			snprintf(c->ck.how, sizeof c->ck.how, "end-command");
 			break;
 		}
 		if (!ckpt_start(c, kill,

@@ -27,7 +27,8 @@ enum sc_msg_type {
 	SC_MSG_PHASE_ACK,   /* rank -> coord: gen, phase, status 0 / -1, bytes, nanos, text = error;
 			       for a successful WRITE: bytes = image size, text = the program
 			       (recorded in MANIFEST; may be empty) */
-	SC_MSG_CKPT_DONE,   /* coord -> rank: gen, status 0 committed / -1 aborted (text = why),
+	SC_MSG_CKPT_DONE,   /* coord -> rank: gen, status 0 committed (text = its phases' times)
+			       / -1 aborted (text = why),
 			       flags & SC_FLAG_KILL: exit with SC_EXIT_CHECKPOINTED after it */
 	SC_MSG_RESTARTED,   /* rank -> coord: gen = generation restored from */
 	SC_MSG_EXITING,	    /* rank -> coord: status = exit code (sent from an atexit path) */

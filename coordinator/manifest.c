@@ -1,8 +1,10 @@
 /* The checkpoint directory: paths of generations and images, the MANIFEST text format, and
  * the crash-safe begin/commit/abort/garbage-collect steps (see manifest.h for the layout).
  * MANIFEST format, one committed generation per line after a version header:
- *   # splitckpt MANIFEST 1
- *   <gen> <nranks> <created_ns> <bytes> <program, rest of the line>                         */
+ *   # splitckpt MANIFEST 2
+ *   <gen> <nranks> <created_ns> <bytes> <took_ns> <how> <program, rest of the line>
+ * Version 1 (read, never written) lacks took_ns and how. `how` is one word: interval, command,
+ * end-command (a kill-checkpoint), end-SIGNAME (--on-signal), end (END without a signal). */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -19,7 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MANIFEST_HEADER "# splitckpt MANIFEST 1"
+#define MANIFEST_HEADER "# splitckpt MANIFEST 2"
+#define MANIFEST_HEADER_V1 "# splitckpt MANIFEST 1"
 #define MANIFEST_MAX_BYTES (16u << 20)
 #define RM_MAX_DEPTH 8
 
@@ -91,15 +94,21 @@ static int cmp_gen(const void *a, const void *b)
 	return x->gen < y->gen ? -1 : x->gen > y->gen;
 }
 
-/* Parses one data line (NUL-terminated, no newline) into e; returns a problem or NULL. */
-static const char *parse_line(char *line, struct sc_gen_entry *e)
+/* Parses one data line (NUL-terminated, no newline) of a version `version` MANIFEST into e;
+ * returns a problem or NULL. */
+static const char *parse_line(char *line, int version, struct sc_gen_entry *e)
 {
-	char *field[4];
+	char *field[6];
+	int nfields = version == 1 ? 4 : 6;
 	char *p = line;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < nfields; i++) {
 		char *sp = strchr(p, ' ');
 		if (!sp)
-			return "too few fields (want: gen nranks created_ns bytes program)";
+			return version == 1
+				   ? "too few fields (want: gen nranks created_ns bytes program)"
+				   : "too few fields (want: gen nranks created_ns bytes took_ns "
+				     "how "
+				     "program)";
 		*sp = '\0';
 		field[i] = p;
 		p = sp + 1;
@@ -115,6 +124,19 @@ static const char *parse_line(char *line, struct sc_gen_entry *e)
 		return "bad creation time";
 	if (parse_u64(field[3], UINT64_MAX, &e->bytes))
 		return "bad byte count";
+	e->took_ns = 0;
+	snprintf(e->how, sizeof e->how, "-");
+	if (version >= 2) {
+		if (parse_u64(field[4], UINT64_MAX, &e->took_ns))
+			return "bad duration";
+		size_t hlen = strlen(field[5]);
+		if (hlen == 0 || hlen >= sizeof e->how ||
+		    strspn(field[5],
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+") !=
+			hlen)
+			return "bad 'how' word";
+		memcpy(e->how, field[5], hlen + 1);
+	}
 	size_t plen = strlen(p);
 	if (plen == 0 || plen >= sizeof e->program)
 		return "program name empty or too long";
@@ -123,6 +145,19 @@ static const char *parse_line(char *line, struct sc_gen_entry *e)
 			return "control character in program name";
 	memcpy(e->program, p, plen + 1);
 	return NULL;
+}
+
+const char *sc_ckpt_how_text(const char *how, char *buf, size_t len)
+{
+	if (!strcmp(how, "end-command"))
+		snprintf(buf, len, "kcheckpoint (ended the job)");
+	else if (!strcmp(how, "end"))
+		snprintf(buf, len, "requested (ended the job)");
+	else if (!strncmp(how, "end-", 4))
+		snprintf(buf, len, "%s (ended the job)", how + 4);
+	else
+		snprintf(buf, len, "%s", how);
+	return buf;
 }
 
 /* Reads all of MANIFEST into a malloc'd sorted array. Returns 0, SC_MANIFEST_MISSING or -1. */
@@ -160,6 +195,7 @@ static int load_all(const char *ckptdir, struct sc_gen_entry **out, size_t *n, c
 	struct sc_gen_entry *v = calloc(lines + 1, sizeof *v);
 	const char *problem = NULL;
 	size_t count = 0, lineno = 0;
+	int version = 2;
 	char *p = text;
 	if (!v) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -178,10 +214,12 @@ static int load_all(const char *ckptdir, struct sc_gen_entry **out, size_t *n, c
 			break;
 		}
 		*nl = '\0';
-		if (lineno == 1 && strcmp(p, MANIFEST_HEADER) != 0)
-			problem = "not a splitckpt MANIFEST version 1 (bad header line)";
+		if (lineno == 1 && !strcmp(p, MANIFEST_HEADER_V1))
+			version = 1;
+		else if (lineno == 1 && strcmp(p, MANIFEST_HEADER) != 0)
+			problem = "not a splitckpt MANIFEST version 1 or 2 (bad header line)";
 		else if (p[0] != '#')
-			problem = parse_line(p, &v[count++]);
+			problem = parse_line(p, version, &v[count++]);
 		p = nl + 1;
 	}
 	if (!problem) {
@@ -250,10 +288,11 @@ static int write_manifest(const char *ckptdir, const struct sc_gen_entry *v, siz
 			close(fd);
 		return -1;
 	}
-	fprintf(f, "%s\n# gen nranks created_ns bytes program\n", MANIFEST_HEADER);
+	fprintf(f, "%s\n# gen nranks created_ns bytes took_ns how program\n", MANIFEST_HEADER);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%" PRIu64 " %" PRIu32 " %" PRIu64 " %" PRIu64 " %s\n", v[i].gen,
-			v[i].nranks, v[i].created_ns, v[i].bytes, v[i].program);
+		fprintf(f, "%" PRIu64 " %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %s\n",
+			v[i].gen, v[i].nranks, v[i].created_ns, v[i].bytes, v[i].took_ns,
+			v[i].how[0] ? v[i].how : "-", v[i].program);
 	errno = EIO;
 	int bad = fflush(f) != 0 || ferror(f) || fsync(fd) != 0;
 	int saved = errno;

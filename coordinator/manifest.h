@@ -13,6 +13,7 @@
 
 #define SC_MANIFEST_NAME "MANIFEST"
 #define SC_PROGRAM_MAX 256
+#define SC_HOW_MAX 24
 
 /* One committed generation, as listed in MANIFEST. */
 struct sc_gen_entry {
@@ -20,8 +21,14 @@ struct sc_gen_entry {
 	uint32_t nranks;	      /* ranks that wrote an image (rank-00000 .. nranks-1) */
 	uint64_t created_ns;	      /* commit time, CLOCK_REALTIME nanoseconds */
 	uint64_t bytes;		      /* total image bytes of all ranks */
+	uint64_t took_ns;	      /* from its start to its commit (0: unknown, version 1) */
+	char how[SC_HOW_MAX];	      /* what took it (sc_ckpt_how_text), "-" if unknown */
 	char program[SC_PROGRAM_MAX]; /* what was checkpointed (printable, no newline) */
 };
+
+/* A generation's `how` for people: "interval", "command", "kcheckpoint (ended the job)",
+ * "SIGUSR1 (ended the job)". */
+const char *sc_ckpt_how_text(const char *how, char *buf, size_t len);
 
 /* sc_manifest_load's return when DIR/MANIFEST does not exist: no checkpoint in DIR. */
 #define SC_MANIFEST_MISSING 1

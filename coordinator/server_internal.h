@@ -57,9 +57,10 @@ struct waiter {
 struct checkpoint {
 	int active;
 	uint64_t gen;
-	size_t step;   /* index into the phase list */
-	int kill;      /* KCHECKPOINT: ranks exit after the commit */
-	int end_signo; /* the signal that made it end the job (--on-signal), 0 if none */
+	size_t step;	      /* index into the phase list */
+	int kill;	      /* KCHECKPOINT: ranks exit after the commit */
+	int end_signo;	      /* the signal that made it end the job (--on-signal), 0 if none */
+	char how[SC_HOW_MAX]; /* recorded in MANIFEST (manifest.c): interval, command, end-... */
 	int64_t start_ns;
 	uint32_t acks;
 	char program[SC_PROGRAM_MAX];

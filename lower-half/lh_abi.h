@@ -26,7 +26,8 @@
  * tells libsplitckpt that it runs inside a split process. */
 #define AT_SPLITCKPT 0x53434b50UL /* 'SCKP' */
 
-#define SC_INFO_F_QUIET 1u /* no checkpoint/restart lines on stderr */
+#define SC_INFO_F_QUIET 1u   /* no checkpoint/restart lines on stderr */
+#define SC_INFO_F_VERBOSE 2u /* every rank: each checkpoint's phases, its image, its node */
 
 #define SC_INFO_MAGIC 0x53434b50494e464fULL /* 'SCKPINFO' */
 #define SC_INFO_VERSION 2

@@ -81,6 +81,9 @@ static void fill_job_settings(struct sc_lh_info *info)
 	const char *q = getenv("SPLITCKPT_LH_QUIET");
 	if (q && *q == '1')
 		info->flags |= SC_INFO_F_QUIET;
+	const char *v = getenv("SPLITCKPT_LH_VERBOSE");
+	if (v && *v == '1')
+		info->flags |= SC_INFO_F_VERBOSE;
 	const char *es = getenv("SPLITCKPT_LH_END_SIGNAL");
 	info->end_signal = es ? atoi(es) : 0;
 	if (info->end_signal < 0 || info->end_signal > 64)

@@ -139,6 +139,7 @@ long sc_upper_execve(const struct sc_lh_info *info, const char *path, char *cons
 	    {"SPLITCKPT_LH_RUNTIME", info->runtime_path},
 	    {"SPLITCKPT_LH_QUIET", (info->flags & SC_INFO_F_QUIET) ? "1" : "0"},
 	    {"SPLITCKPT_LH_END_SIGNAL", end_signal},
+	    {"SPLITCKPT_LH_VERBOSE", (info->flags & SC_INFO_F_VERBOSE) ? "1" : "0"},
 	};
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
 		char *v = put_var(&off, vars[i][0], vars[i][1]);

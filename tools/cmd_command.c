@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SUB "command"
 #define LOCAL_LIST_MAX 4096
@@ -78,6 +79,35 @@ static int list_locally(const char *dir, int json)
 	printf("%s\n", sc_tb_str(&tb));
 	sc_tb_free(&tb);
 	return 0;
+}
+
+/* --status when no coordinator answers: what MANIFEST says about the job's end (nothing when
+ * it holds no generation). The caller still reports the failure to reach the job. */
+static int job_gone(int err)
+{
+	return err == ENOENT || err == ECONNREFUSED || err == ETIMEDOUT || err == EHOSTUNREACH ||
+	       err == ENETUNREACH || err == ECONNRESET;
+}
+
+static void status_locally(const char *dir)
+{
+	struct sc_gen_entry last;
+	size_t n = 0;
+	char err[1024], when[32], how[64];
+	if (sc_manifest_load(dir, &last, 1, &n, err, sizeof err) != 0 || n == 0)
+		return;
+	time_t t = (time_t)(last.created_ns / 1000000000u);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+	printf("job:              not running\n"
+	       "checkpoint dir:   %s\n"
+	       "last committed:   generation %llu at %s, %llu bytes",
+	       dir, (unsigned long long)last.gen, when, (unsigned long long)last.bytes);
+	if (last.took_ns)
+		printf(" in %.2f s", (double)last.took_ns / 1e9);
+	printf(", %s\n", sc_ckpt_how_text(last.how, how, sizeof how));
+	fflush(stdout);
 }
 
 int cmd_command(int argc, char **argv)
@@ -193,6 +223,8 @@ int cmd_command(int argc, char **argv)
 	if (sc_coord_target(dir, host, (int)port, &js, err, sizeof err) != 0) {
 		if (action == SC_CMD_LIST && !explicit_addr && errno == ENOENT)
 			return list_locally(dir, json);
+		if (action == SC_CMD_STATUS && !explicit_addr && !json && job_gone(errno))
+			status_locally(dir);
 		return fail(json, err);
 	}
 
@@ -211,6 +243,8 @@ int cmd_command(int argc, char **argv)
 		sc_tb_free(&reply);
 		if (action == SC_CMD_LIST && !explicit_addr && errno != EACCES)
 			return list_locally(dir, json);
+		if (action == SC_CMD_STATUS && !explicit_addr && !json && job_gone(errno))
+			status_locally(dir);
 		return fail(json, err);
 	}
 	int rc = status == 0 ? 0 : SC_EXIT_FAILURE;

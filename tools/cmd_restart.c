@@ -42,6 +42,8 @@ static void usage(FILE *f)
 		"                     (exit status 85), e.g. Slurm's --signal=B:USR1@120\n"
 		"  --requeue          after such an end, `scontrol requeue $SLURM_JOB_ID`\n"
 		"  --quiet            no line on stderr for each checkpoint\n"
+		"  --verbose          the coordinator's address, and from every rank each\n"
+		"                     checkpoint's phases with their times and its image\n"
 		"  --help             this text\n");
 }
 

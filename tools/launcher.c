@@ -324,6 +324,8 @@ static int run_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind
 	av[n++] = port;
 	if (o->quiet)
 		av[n++] = "--quiet";
+	if (o->verbose)
+		av[n++] = "--verbose";
 	char end_signal[16];
 	if (o->end_signal) { /* every rank catches it too: srun passes it on to its tasks */
 		snprintf(end_signal, sizeof end_signal, "%d", o->end_signal);

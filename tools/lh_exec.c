@@ -18,6 +18,7 @@
 #include "lh_variant.h"
 #include "manifest.h"
 #include "supervise.h"
+#include "../lower-half/mpi/launcher_env.h"
 
 /* "--name VALUE" or "--name=VALUE"; returns the value or NULL if argv[*i] is not --name. */
 static const char *opt_value(const char *sub, int argc, char **argv, int *i, const char *name,
@@ -64,6 +65,8 @@ int sc_job_opts_parse(const char *sub, int argc, char **argv, int stop_at_progra
 			return 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = 1;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			o->verbose = 1;
 		} else if ((v = opt_value(sub, argc, argv, &i, "--ckptdir", &bad))) {
 			ckptdir = v;
 		} else if ((v = opt_value(sub, argc, argv, &i, "--coord-host", &bad))) {
@@ -173,6 +176,11 @@ int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_j
 		sc_error(sub, "%s", err);
 		return SC_EXIT_FAILURE;
 	}
+	long rank = -1, size = -1;
+	sc_launcher_env_rank(&rank, &size);
+	if (o->verbose && (rank < 0 || !o->coord_host)) /* not again by each rank we start */
+		sc_error(sub, "coordinator %s:%d (pid %d, %s) for %s", js->host, js->port, js->pid,
+			 started ? "started now" : "already running", o->ckptdir);
 	return 0;
 }
 
@@ -205,6 +213,7 @@ int sc_lh_exec(const char *sub, const struct sc_job_opts *o, const char *mode, c
 	set("SPLITCKPT_LH_CKPTDIR", o->ckptdir);
 	set("SPLITCKPT_LH_RUNTIME", runtime);
 	set("SPLITCKPT_LH_QUIET", o->quiet ? "1" : "0");
+	set("SPLITCKPT_LH_VERBOSE", o->verbose ? "1" : "0");
 	char end_signal[16];
 	snprintf(end_signal, sizeof end_signal, "%d", o->end_signal);
 	set("SPLITCKPT_LH_END_SIGNAL", end_signal);

@@ -12,6 +12,7 @@ struct sc_job_opts {
 	long interval;		/* -1 = unset (keep the coordinator's) */
 	long keep;		/* generations to keep */
 	int quiet;
+	int verbose;	 /* the coordinator found or started; each rank's checkpoints */
 	long generation; /* restart only; -1 = newest */
 	int end_signal;	 /* --on-signal: end the job with a checkpoint on it (0 = none) */
 	int requeue;	 /* --requeue: requeue the Slurm job after such an end */

@@ -204,6 +204,10 @@ static __attribute__((noinline)) int write_image(const char *path, uint64_t gen,
 
 static void restarted(void);
 
+/* This rank's last image, for --verbose (its directory loses ".tmp" at the commit). */
+static uint64_t image_bytes;
+static char image_path[PATH_MAX];
+
 static void phase_write(const struct sc_msg *req)
 {
 	static char err[ERRLEN];
@@ -225,12 +229,22 @@ static void phase_write(const struct sc_msg *req)
 	}
 	uint64_t t0 = now_ns();
 	int r = write_image(path, gen, n + 1, &stats, err, sizeof err);
+	image_bytes = r ? 0 : stats.bytes_written;
+	snprintf(image_path, sizeof image_path, "%s", path);
 	/* On success the text names the program, for MANIFEST and `command --list`. */
 	ack(req, r ? -1 : 0, r ? 0 : stats.bytes_written, now_ns() - t0, r ? err : sc_rt.exe_path);
 }
 
 static void finish_checkpoint(const struct sc_msg *done)
 {
+	if (done->status == 0 && (sc_rt.info->flags & SC_INFO_F_VERBOSE)) {
+		char *tmp = strstr(image_path, ".tmp/");
+		if (tmp)
+			memmove(tmp, tmp + 4, strlen(tmp + 4) + 1);
+		sc_say("rank %u on %s: generation %llu committed (%s): its image %s, %llu bytes",
+		       sc_rt.info->rank, hostname, (unsigned long long)done->gen, done->text,
+		       image_path, (unsigned long long)image_bytes);
+	}
 	if (done->status == 0 && done->flags & SC_FLAG_KILL)
 		_exit(SC_EXIT_CHECKPOINTED);
 	sc_resume_all();

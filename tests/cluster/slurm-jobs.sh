@@ -221,6 +221,13 @@ inside() {
 	n_serial=$(grep -c "listening on" "$W/tl-serial/ckpt/coordinator.log")
 	n_mpi=$(grep -c "listening on" "$W/tl-mpi/ckpt/coordinator.log")
 	((n_serial >= 2 && n_mpi >= 2)) || fail "allocations: serial $n_serial, MPI $n_mpi"
+	# the job's story from its checkpoint directory, after its end
+	splitckpt command --ckptdir "$W/tl-serial/ckpt" --list | tee "$W/list" | sed 's/^/| /'
+	grep -q "SIGUSR1 (ended the job)" "$W/list" ||
+		fail "--list does not say that SIGUSR1 ended the job"
+	splitckpt command --ckptdir "$W/tl-serial/ckpt" --status >"$W/status" 2>&1
+	grep -q "^last committed: .* in [0-9.]* s, SIGUSR1 (ended the job)" "$W/status" ||
+		{ cat "$W/status"; fail "--status of the ended job does not say how it ended"; }
 	echo "tl-mpi ran on: $(hosts tl-mpi | tr '\n' ' ')"
 	[ "$(hosts tl-mpi | sed -n 2p)" = n3 ] || fail "tl-mpi's second allocation was not on n3"
 	echo "PASS: time limits: serial in $n_serial allocations, MPI in $n_mpi allocations"

@@ -34,7 +34,8 @@ scenario_kill_restart() {
 
 	log "launch $prog ($steps steps, ${E2E_DELAY_MS} ms each) with manual checkpoints"
 	# --keep: the older generations must survive for scenario_older_generations.
-	sc_launch launch "$T/run" --interval 0 --keep 100 --ckptdir "$CK" -- "$prog" "$steps"
+	sc_launch launch "$T/run" --interval 0 --keep 100 --verbose --ckptdir "$CK" -- "$prog" \
+		"$steps"
 	wait_step launch $((steps / 6))
 	checkpoint launch "$CK" --bcheckpoint
 	GEN1=$CKPT_GEN GEN1_LO=$CKPT_LO GEN1_HI=$CKPT_HI
@@ -61,9 +62,20 @@ scenario_kill_restart() {
 		"stderr for 3 checkpoints"
 	for n in "$GEN1" "$GEN2" "$GEN3"; do
 		sc_inspect_ok "$(gen_dir "$CK" "$n")"
+		grep -q "rank 0 on .*: generation $n committed (quiesce .* ms, .*write .* ms.*): its image $(rank_image "$CK" "$n"), [0-9]* bytes" "$T/launch.err" ||
+			fail "launch --verbose did not report generation $n's phases and image"
 	done
+	grep -q "^splitckpt launch: coordinator .* (pid [0-9]*, started now) for $CK\$" "$T/launch.err" ||
+		fail "launch --verbose did not name the coordinator it started"
 	sc_inspect_ok "$(rank_image "$CK" "$GEN3")"
 	sc_inspect_ok "$CK"
+	# file(1) names an image with the magic entry installed with the package
+	if command -v file >/dev/null; then
+		local what
+		what=$(file -b -m "$SC_SRCDIR/doc/splitckpt.magic" "$(rank_image "$CK" "$GEN3")")
+		[[ $what == "splitckpt checkpoint image, version 1, generation $GEN3, rank 0 of 1,"* ]] ||
+			fail "file(1) with doc/splitckpt.magic says: $what"
+	fi
 	local committed
 	committed=$(manifest_gens "$CK")
 	for n in "$GEN1" "$GEN2" "$GEN3"; do

@@ -14,7 +14,8 @@ root=$stage$prefix
 fail() { echo "install: $*" >&2; exit 1; }
 for f in bin/splitckpt libexec/splitckpt/splitckpt-lh-serial lib/libsplitckpt.so \
 	include/splitckpt.h include/splitckpt/mpi.h lib/pkgconfig/splitckpt.pc \
-	share/man/man1/splitckpt.1 share/man/man1/splitckpt-launch.1 share/modulefiles/splitckpt; do
+	share/man/man1/splitckpt.1 share/man/man1/splitckpt-launch.1 share/modulefiles/splitckpt \
+	share/splitckpt/splitckpt.magic; do
 	[ -e "$root/$f" ] || fail "$f was not installed under $root"
 done
 echo "install: all files present under $root"

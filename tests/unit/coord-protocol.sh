@@ -90,7 +90,8 @@ check "generation 1 is committed and listed in MANIFEST" \
 	wait_for 10 grep -qs '^1 2 ' "$D/MANIFEST"
 check "both images of generation 1 exist" \
 	[ -f "$D/gen-000001/rank-00000.img" -a -f "$D/gen-000001/rank-00001.img" ]
-check "MANIFEST records bytes and program" grep -q '^1 2 [0-9]* 4000 /opt/app$' "$D/MANIFEST"
+check "MANIFEST records bytes, duration, how and program" \
+	grep -q '^1 2 [0-9]* 4000 [1-9][0-9]* command /opt/app$' "$D/MANIFEST"
 
 out=$("$SC" command --ckptdir "$D" --bcheckpoint)
 rc=$?

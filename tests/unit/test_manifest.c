@@ -261,13 +261,19 @@ static void expect_corrupt(const char *text, const char *needle)
 }
 
 #define HDR "# splitckpt MANIFEST 1\n"
+#define HDR2 "# splitckpt MANIFEST 2\n"
 
 static void test_corrupt(void **state)
 {
 	(void)state;
 	expect_corrupt("", "empty");
 	expect_corrupt("gen nranks\n", "line 1 is corrupt: not a splitckpt MANIFEST");
-	expect_corrupt("# splitckpt MANIFEST 2\n", "line 1");
+	expect_corrupt("# splitckpt MANIFEST 3\n", "line 1");
+	/* version 2: took_ns and how before the program */
+	expect_corrupt(HDR2 "1 2 3 4 prog\n", "line 2 is corrupt: too few fields");
+	expect_corrupt(HDR2 "1 2 3 4 5x interval prog\n", "bad duration");
+	expect_corrupt(HDR2 "1 2 3 4 5 inter/val prog\n", "bad 'how' word");
+	expect_corrupt(HDR2 "1 2 3 4 5 abcdefghijklmnopqrstuvwxyz prog\n", "bad 'how' word");
 	expect_corrupt(HDR "1 2 3\n", "line 2 is corrupt: too few fields");
 	expect_corrupt(HDR "1 2 3 4 prog\nx 2 3 4 prog\n", "line 3 is corrupt: bad generation");
 	expect_corrupt(HDR "0 2 3 4 prog\n", "bad generation");
@@ -302,10 +308,19 @@ static void test_sorted_and_comments(void **state)
 	assert_int_equal(sc_manifest_load(dir, v, 64, &n, err, sizeof err), 0);
 	assert_true(n == 2 && v[0].gen == 2 && v[1].gen == 5);
 	assert_string_equal(v[0].program, "a b  c");
+	assert_true(v[0].took_ns == 0 && !strcmp(v[0].how, "-")); /* version 1 */
 	uint64_t last, next;
 	unsigned stale;
 	assert_int_equal(sc_ckptdir_prepare(dir, &last, &next, &stale, err, sizeof err), 0);
 	assert_true(last == 5 && next == 6);
+	/* version 2 */
+	put_file("MANIFEST", HDR2 "3 1 3 4 1500000000 end-SIGUSR1 heat 1 2\n");
+	assert_int_equal(sc_manifest_load(dir, v, 64, &n, err, sizeof err), 0);
+	assert_true(n == 1 && v[0].took_ns == 1500000000);
+	assert_string_equal(v[0].how, "end-SIGUSR1");
+	assert_string_equal(v[0].program, "heat 1 2");
+	char how[64];
+	assert_string_equal(sc_ckpt_how_text(v[0].how, how, sizeof how), "SIGUSR1 (ended the job)");
 }
 
 int main(void)
