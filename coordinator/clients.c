@@ -239,6 +239,18 @@ static void on_hello(struct coord *c, struct client *cl, const struct sc_msg *m)
 	welcome(c, cl);
 }
 
+/* Once every rank of a restarted job is back, the launcher it was restarted under is the one
+ * a later plain `splitckpt restart` uses (manifest.h). */
+static void all_restarted(struct coord *c)
+{
+	for (uint32_t r = 0; r < c->nranks_expected; r++)
+		if (!c->by_rank[r] || !c->by_rank[r]->restarted)
+			return;
+	char err[PATH_MAX + 128];
+	if (sc_launcher_promote(c->cfg->ckptdir, err, sizeof err))
+		coord_log(c, 1, "%s", err);
+}
+
 static void on_rank_message(struct coord *c, struct client *cl, const struct sc_msg *m)
 {
 	switch (m->type) {
@@ -251,6 +263,7 @@ static void on_rank_message(struct coord *c, struct client *cl, const struct sc_
 		c->restarts++;
 		coord_log(c, 0, "rank %u (pid %u on %s) restarted from generation %" PRIu64,
 			  cl->rank, cl->pid, cl->host, m->gen);
+		all_restarted(c);
 		break;
 	case SC_MSG_EXITING:
 		coord_log(c, 0, "rank %u (pid %u on %s) is exiting with status %d", cl->rank,

@@ -602,3 +602,19 @@ int sc_manifest_gc(const char *ckptdir, unsigned keep, unsigned *removed, char *
 	free(v);
 	return rc;
 }
+
+int sc_launcher_promote(const char *ckptdir, char *err, size_t errlen)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	if (snprintf(from, sizeof from, "%s/" SC_LAUNCHER_PENDING_FILE, ckptdir) >=
+		(int)sizeof from ||
+	    snprintf(to, sizeof to, "%s/" SC_LAUNCHER_FILE, ckptdir) >= (int)sizeof to) {
+		snprintf(err, errlen, "checkpoint directory path too long: %s", ckptdir);
+		return -1;
+	}
+	if (rename(from, to) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", from, to, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -30,6 +30,15 @@ struct sc_gen_entry {
  * "SIGUSR1 (ended the job)". */
 const char *sc_ckpt_how_text(const char *how, char *buf, size_t len);
 
+/* DIR/launcher holds the argv (NUL-separated) a plain `splitckpt restart` relaunches the job
+ * with (tools/launch_record.c). A restart under a launcher the user names records it in
+ * DIR/launcher.pending; the coordinator makes it DIR/launcher once every rank restarted, so a
+ * refused restart (another rank count, say) does not replace the launcher that works. */
+#define SC_LAUNCHER_FILE "launcher"
+#define SC_LAUNCHER_PENDING_FILE "launcher.pending"
+/* Renames DIR/launcher.pending to DIR/launcher; 0 also when there is none, -1 with err. */
+int sc_launcher_promote(const char *ckptdir, char *err, size_t errlen);
+
 /* sc_manifest_load's return when DIR/MANIFEST does not exist: no checkpoint in DIR. */
 #define SC_MANIFEST_MISSING 1
 

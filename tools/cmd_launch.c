@@ -58,13 +58,13 @@ static int resume(const struct sc_job_opts *jo, enum sc_launcher k, int nargs, c
 			sc_error(SUB, "%s", err);
 			return SC_EXIT_USAGE;
 		}
-		program = args[app];
-		if (!strcmp(program, "splitckpt") && app + 1 < nargs)
-			program =
-			    args[nargs - 1]; /* the form with splitckpt inserted: best effort */
+		/* `srun ... splitckpt launch ./app`: the inner launch's options hide the app */
+		const char *base =
+		    strrchr(args[app], '/') ? strrchr(args[app], '/') + 1 : args[app];
+		program = strcmp(base, "splitckpt") ? args[app] : NULL;
 		nargs = app;
 	}
-	if (strcmp(newest.program, "-") && !same_program(newest.program, program)) {
+	if (program && strcmp(newest.program, "-") && !same_program(newest.program, program)) {
 		sc_error(SUB,
 			 "--resume: %s holds a checkpoint of '%s', not of %s: use another "
 			 "--ckptdir, or remove it to start afresh",

@@ -1,6 +1,7 @@
 /* The launcher a job runs under, kept in its checkpoint directory (DIR/launcher: the argv,
- * NUL-separated) so that a plain `splitckpt restart --ckptdir DIR` starts the job again the
- * same way; and the rank a launcher gave this process (its environment). */
+ * NUL-separated; a restart's in DIR/launcher.pending until its ranks are back, manifest.h) so
+ * that a plain `splitckpt restart --ckptdir DIR` starts the job again the same way; and the rank
+ * a launcher gave this process (its environment). */
 #include "config.h"
 
 #include <errno.h>
@@ -13,20 +14,21 @@
 
 #include "../lower-half/mpi/launcher_env.h"
 #include "launcher.h"
+#include "manifest.h"
 #include "lh_variant.h"
-
-#define RECORD "launcher"
 
 void sc_launcher_rank(long *rank, long *size)
 {
 	sc_launcher_env_rank(rank, size);
 }
 
-int sc_launcher_record(const char *ckptdir, int argc, char *const *argv, char *err, size_t errlen)
+int sc_launcher_record(const char *ckptdir, int pending, int argc, char *const *argv, char *err,
+		       size_t errlen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/" RECORD, ckptdir) >= (int)sizeof path ||
-	    snprintf(tmp, sizeof tmp, "%s/." RECORD ".%ld", ckptdir, (long)getpid()) >=
+	const char *name = pending ? SC_LAUNCHER_PENDING_FILE : SC_LAUNCHER_FILE;
+	if (snprintf(path, sizeof path, "%s/%s", ckptdir, name) >= (int)sizeof path ||
+	    snprintf(tmp, sizeof tmp, "%s/.%s.%ld", ckptdir, name, (long)getpid()) >=
 		(int)sizeof tmp) {
 		snprintf(err, errlen, "checkpoint directory path too long: %s", ckptdir);
 		return -1;
@@ -52,7 +54,7 @@ int sc_launcher_recall(const char *ckptdir, char *buf, size_t buflen, char **arg
 		       char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/" RECORD, ckptdir);
+	snprintf(path, sizeof path, "%s/" SC_LAUNCHER_FILE, ckptdir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -86,7 +88,7 @@ void sc_launcher_record_from_env(const char *ckptdir, const char *program)
 	if (rank != 0 || size < 1)
 		return;
 	char path[PATH_MAX], n[24], variant[32];
-	snprintf(path, sizeof path, "%s/" RECORD, ckptdir);
+	snprintf(path, sizeof path, "%s/" SC_LAUNCHER_FILE, ckptdir);
 	if (access(path, F_OK) == 0)
 		return;
 	snprintf(n, sizeof n, "%ld", size);
@@ -98,10 +100,10 @@ void sc_launcher_record_from_env(const char *ckptdir, const char *program)
 	char err[512];
 	int r = 0;
 	if (getenv("SLURM_STEP_ID"))
-		r = sc_launcher_record(ckptdir, 4, srun, err, sizeof err);
+		r = sc_launcher_record(ckptdir, 0, 4, srun, err, sizeof err);
 	else if (getenv("OMPI_COMM_WORLD_SIZE"))
-		r = sc_launcher_record(ckptdir, 4, ompi, err, sizeof err);
+		r = sc_launcher_record(ckptdir, 0, 4, ompi, err, sizeof err);
 	else if (getenv("PMI_SIZE"))
-		r = sc_launcher_record(ckptdir, 3, hydra, err, sizeof err);
+		r = sc_launcher_record(ckptdir, 0, 3, hydra, err, sizeof err);
 	(void)r; /* best effort: restart then asks for the launcher */
 }

@@ -307,7 +307,7 @@ static int run_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind
 		n--; /* the inserted splitckpt is the program now */
 	/* `splitckpt restart` repeats the last launcher (sc_launcher_record) */
 	char err[1024];
-	if (sc_launcher_record(o->ckptdir, n, av, err, sizeof err))
+	if (sc_launcher_record(o->ckptdir, !strcmp(sub, "restart"), n, av, err, sizeof err))
 		sc_error(sub, "%s", err);
 	for (size_t i = 0; kind == SC_LAUNCHER_OPENMPI && i < nx; i++)
 		if (getenv(ompi_x[i])) {

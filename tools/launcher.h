@@ -37,10 +37,12 @@ int sc_restart_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind
 			      char **args);
 
 /* The launcher a job in DIR was last run under (DIR/launcher, its argv NUL-separated), kept so
- * that `splitckpt restart --ckptdir DIR` can start the job the same way. Written atomically.
- * sc_launcher_recall returns the number of arguments (into argv[max], pointing into buf), 0 when
- * none is recorded, -1 with err. */
-int sc_launcher_record(const char *ckptdir, int argc, char *const *argv, char *err, size_t errlen);
+ * that `splitckpt restart --ckptdir DIR` can start the job the same way. Written atomically;
+ * pending (a restart's): into DIR/launcher.pending, which the coordinator makes DIR/launcher
+ * once every rank restarted. sc_launcher_recall returns the number of arguments (into
+ * argv[max], pointing into buf), 0 when none is recorded, -1 with err. */
+int sc_launcher_record(const char *ckptdir, int pending, int argc, char *const *argv, char *err,
+		       size_t errlen);
 int sc_launcher_recall(const char *ckptdir, char *buf, size_t buflen, char **argv, int max,
 		       char *err, size_t errlen);
 /* This process's rank and the job's size as an MPI launcher set them; -1 when none did. */

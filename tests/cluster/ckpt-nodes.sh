@@ -4,12 +4,19 @@
 # `splitckpt launch srun --mpi=pmi2 -N 3 -n 4` (MPICH), checkpointed and killed; restarted with
 # `splitckpt restart --ckptdir DIR srun --mpi=pmi2 -N 1 -n 4` (one node), checkpointed and killed
 # again; restarted on 2 nodes and run to its end. The three outputs together must equal a native
-# run's and each restart must resume after its checkpoint. Skips (77) without MPICH or where no
-# cluster can be created.
+# run's and each restart must resume after its checkpoint. CKPT_NODES_MPI=openmpi runs the same
+# under Open MPI and `srun --mpi=pmix` (not in make check yet: there MPI_Win_allocate fails across
+# nodes under splitckpt). Skips (77) without the MPI or where no cluster can be created.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAUNCH_MULTINODE=1 # launch-lib.sh: keep MPI's network transports
 STEPS=${SC_CKPT_NODES_STEPS:-300}
+MPI=${CKPT_NODES_MPI:-mpich}
+case $MPI in
+mpich) PMI=pmi2 NATIVE_CC=mpicc.mpich ;;
+openmpi) PMI=pmix NATIVE_CC=mpicc.openmpi ;;
+*) echo "CKPT_NODES_MPI must be mpich or openmpi" >&2 && exit 2 ;;
+esac
 PAUSE_US=20000
 
 # job OUT NCKPT -- CMD...: CMD in the background; NCKPT blocking checkpoints at random moments,
@@ -48,16 +55,16 @@ first_step() { awk '/^step /{print $2; exit}' "$1"; }
 steps() {
 	local prog=$1 native=$2
 	echo "+ native reference on one node"
-	timeout -k 3 "$TIMEOUT" srun --mpi=pmi2 -N 1 -n 4 --immediate=30 "$native" $STEPS $PAUSE_US \
+	timeout -k 3 "$TIMEOUT" srun --mpi=$PMI -N 1 -n 4 --immediate=30 "$native" $STEPS $PAUSE_US \
 		>"$WORK/native.out" 2>&1
 	grep -q "^PASS 4 ranks" "$WORK/native.out" || { tail "$WORK/native.out"; fail "native run"; }
 	sed -i '/^srun: /d' "$WORK/native.out"
 	job "$WORK/run1.out" 1 -- "$SPLITCKPT" launch --quiet --ckptdir "$WORK/ckpt" \
-		srun --mpi=pmi2 -N 3 -n 4 --immediate=30 "$prog" $STEPS $PAUSE_US
+		srun --mpi=$PMI -N 3 -n 4 --immediate=30 "$prog" $STEPS $PAUSE_US
 	job "$WORK/run2.out" 1 -- "$SPLITCKPT" restart --quiet --ckptdir "$WORK/ckpt" \
-		srun --mpi=pmi2 -N 1 -n 4 --immediate=30
+		srun --mpi=$PMI -N 1 -n 4 --immediate=30
 	job "$WORK/run3.out" -1 -- "$SPLITCKPT" restart --quiet --ckptdir "$WORK/ckpt" \
-		srun --mpi=pmi2 -N 2 -n 4 --immediate=30
+		srun --mpi=$PMI -N 2 -n 4 --immediate=30
 	local s2 s3
 	s2=$(first_step "$WORK/run2.out")
 	s3=$(first_step "$WORK/run3.out")
@@ -65,7 +72,7 @@ steps() {
 	cat "$WORK/run1.out" "$WORK/run2.out" "$WORK/run3.out" | grep -v "^srun: " >"$WORK/all.out"
 	cmp -s "$WORK/all.out" "$WORK/native.out" ||
 		{ diff "$WORK/native.out" "$WORK/all.out" | head; fail "outputs differ from the native run"; }
-	echo "PASS: 4 ranks on 3 nodes -> restarted on 1 node (at step $s2) -> on 2 nodes (at step $s3): output = native"
+	echo "PASS ($MPI): 4 ranks on 3 nodes -> restarted on 1 node (at step $s2) -> on 2 nodes (at step $s3): output = native"
 }
 
 if [ "${1:-}" = --steps ]; then
@@ -79,19 +86,19 @@ if [ "${1:-}" = --steps ]; then
 fi
 
 . "$HERE/../mpi/launch-lib.sh"
-if ! have_mpich || ! command -v srun >/dev/null || ! command -v mpicc.mpich >/dev/null; then
-	echo "SKIP: MPICH (mpiexec.hydra, mpicc.mpich, splitckpt-lh-mpich) or srun not available"
+if ! "have_$MPI" || ! command -v srun >/dev/null || ! command -v "$NATIVE_CC" >/dev/null; then
+	echo "SKIP: $MPI (its launcher, $NATIVE_CC, splitckpt-lh-$MPI) or srun not available"
 	exit 77
 fi
 "$HERE/cluster.sh" check || exit $? # prints why, exits 77
-build_sc ckpt_mix cl_ckpt_mix
-mpicc.mpich -std=gnu11 -O2 -o "$BIN/cl_ckpt_mix.native" "$SC_SRCDIR/tests/mpi/ckpt_mix.c" ||
+build_sc ckpt_mix "cl_ckpt_mix.$MPI"
+"$NATIVE_CC" -std=gnu11 -O2 -o "$BIN/cl_ckpt_mix.$MPI.native" "$SC_SRCDIR/tests/mpi/ckpt_mix.c" ||
 	fail "native build of ckpt_mix"
 rc=0
-"$HERE/cluster.sh" run 3 -- /bin/bash "$HERE/ckpt-nodes.sh" --steps "$BIN/cl_ckpt_mix" \
-	"$BIN/cl_ckpt_mix.native" || rc=$?
+"$HERE/cluster.sh" run 3 -- /bin/bash "$HERE/ckpt-nodes.sh" --steps "$BIN/cl_ckpt_mix.$MPI" \
+	"$BIN/cl_ckpt_mix.$MPI.native" || rc=$?
 case $rc in
-0) echo "PASS: checkpoint on 3 nodes, restarts on 1 and 2 nodes" ;;
+0) echo "PASS ($MPI): checkpoint on 3 nodes, restarts on 1 and 2 nodes" ;;
 77) echo "SKIP: cluster.sh could not create a cluster here" && exit 77 ;;
 *) fail "see the output above" ;;
 esac

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Failure cases of the CLI: unknown options (exit 64 naming the option), restart from a missing
+# Failure cases of the CLI: unknown options and unusable --on-signal signals (exit 64 naming the
+# option), launch --resume of another program's directory, restart from a missing
 # or empty directory, `command` without a job, a wrong secret, and restarts from a corrupted,
 # truncated or foreign image. Each must fail cleanly (message, no crash) and lose nothing: the
 # previous generation still verifies, and the repaired directory finally restarts correctly.
@@ -83,6 +84,10 @@ for sub in launch restart command coordinator inspect; do
 	expect_usage "usage-$sub" --no-such-option "$SC" "${args[@]}"
 done
 
+for sig in KILL SEGV FROB 0 99; do
+	expect_usage "on-signal-$sig" --on-signal "$SC" launch --on-signal "$sig" \
+		"$E2E_PROGDIR/threads" 1 1
+done
 expect_failure restart-missing-dir "$T/no-such-dir" "$SC" restart --ckptdir "$T/no-such-dir"
 mkdir "$T/empty"
 expect_failure restart-empty-dir "$T/empty" "$SC" restart --ckptdir "$T/empty"
@@ -95,11 +100,13 @@ expect_failure status-no-coordinator "$port" env SPLITCKPT_SECRET="$(printf '0%.
 	"$SC" command --coord-host 127.0.0.1 --coord-port "$port" --status
 expect_failure inspect-missing "$T/no-such-dir" "$SC" inspect "$T/no-such-dir"
 
-# launch exits with the program's own status (state rejects STEPS=0 with status 2).
-register_ckptdir "$T/ckpt-status"
+# launch exits with the program's own status (state rejects STEPS=0 with status 2); its
+# --ckptdir is made with its missing parents, like `mkdir -p`.
+register_ckptdir "$T/ckpt-status/nested/dir"
 expect_failure launch-exit-status STEPS \
-	"$SC" launch --interval 0 --ckptdir "$T/ckpt-status" "$E2E_PROGDIR/state" 0 1 x.out
+	"$SC" launch --interval 0 --ckptdir "$T/ckpt-status/nested/dir" "$E2E_PROGDIR/state" 0 1 x.out
 ((RC == 2)) || fail "launch of a program that exits with status 2 exited with status $RC"
+[[ -d $T/ckpt-status/nested/dir ]] || fail "launch did not create --ckptdir with its parents"
 
 # ---- a job: wrong secret, then three checkpoints -------------------------------------------
 steps=$E2E_STEPS
@@ -133,6 +140,13 @@ checkpoint launch "$CK" --kcheckpoint
 newest=$CKPT_GEN
 wait_exit launch 85
 kill_step=$(last_step "$T/launch.out")
+
+# ---- launch --resume of another program's directory: refused, naming both, nothing touched --
+cp "$CK/MANIFEST" "$T/manifest.orig"
+expect_failure resume-other-program "holds a checkpoint of" \
+	"$SC" launch --resume --ckptdir "$CK" "$E2E_PROGDIR/threads" 1 1
+((RC == 1)) || fail "launch --resume of another program's checkpoint exited with status $RC"
+cmp -s "$CK/MANIFEST" "$T/manifest.orig" || fail "launch --resume refused but changed MANIFEST"
 
 # ---- damaged newest image: restart must fail naming it, the older generation must verify ----
 img=$(rank_image "$CK" "$newest")

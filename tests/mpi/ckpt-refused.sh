@@ -4,8 +4,9 @@
 # (the recorded launcher) fails at once naming the image (the other ranks, waiting in MPI_Init
 # for it, give up), the directory keeps every file, and the coordinator it started exits. (2) Ranks restarted from different generations (two
 # directories, as node-local ones can be) are refused by every rank naming both generations,
-# and both coordinators exit. (3) The image put back, the job restarts and ends like a native
-# run.
+# and both coordinators exit. (2b) A restart under `mpiexec -n 3` is refused naming both rank
+# counts. (3) The image put back, a plain restart (the recorded launcher, not the refused one)
+# restarts the job, which ends like a native run.
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 export UCX_RCACHE_ENABLE=n # MPICH 4.0's Win_create natively (cov_misc.c's main)
 build ckpt_mix
@@ -59,7 +60,19 @@ coordinator_gone "$dir"
 coordinator_gone "$WORK/ckpt2"
 echo "PASS: ranks from generations 1 and 2 refused (status $rc), no coordinator left"
 
-# (3) the job still restarts (generation 2) and ends like the native run
+# (2b) another rank count under a launcher the user names: refused naming both counts; the
+# launcher the refusal was tried with does not replace the recorded one that works
+rc=0
+timeout -k 5 120 "$SC" restart --quiet --ckptdir "$dir" "$MPIEXEC" -n 3 >"$WORK/count.out" 2>&1 ||
+	rc=$?
+((rc != 0 && rc < 124)) || fail "a restart with 3 ranks ended with status $rc (124, 137: it hung)"
+grep -q "taken with 4 ranks but this job has 3" "$WORK/count.out" ||
+	fail "the refusal does not name both rank counts: $(head -c 600 "$WORK/count.out")"
+coordinator_gone "$dir"
+echo "PASS: a restart with 3 ranks refused (status $rc), no coordinator left"
+
+# (3) the job still restarts (generation 2), with the recorded launcher, and ends like the
+# native run
 ckpt_run "$dir" "$WORK/run3.out" $N -1 -- "$SC" restart --quiet --ckptdir "$dir"
 cat "$WORK/run1.out" "$WORK/run2.out" "$WORK/run3.out" | cmp -s - "$WORK/native.out" ||
 	fail "the runs together differ from the native run"
