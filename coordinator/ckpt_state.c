@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "server_internal.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -170,12 +171,14 @@ static void commit(struct coord *c)
 	e.created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	snprintf(e.program, sizeof e.program, "%s", ck->program[0] ? ck->program : "-");
 	snprintf(e.how, sizeof e.how, "%s", ck->how);
+	/* what MANIFEST records is what the log and the command report: the commit itself (a
+	 * rename and two fsyncs) is left out of both */
 	e.took_ns = (uint64_t)(sc_now_ns() - ck->start_ns);
 	if (sc_gen_commit(c->cfg->ckptdir, &e, why, sizeof why) != 0) {
 		ckpt_abort(c, why);
 		return;
 	}
-	uint64_t nanos = (uint64_t)(sc_now_ns() - ck->start_ns);
+	uint64_t nanos = e.took_ns;
 	ck->active = 0;
 	int ends_request = ck->kill && c->end_pending;
 	if (ck->kill)
@@ -385,11 +388,10 @@ void ckpt_on_timer(struct coord *c, int64_t now_ms)
 /* MANIFEST's word for a checkpoint that ends the job as asked: end-USR1, or end. */
 static void end_how(struct coord *c)
 {
-	const char *name = c->end_signo > 0 ? sigabbrev_np(c->end_signo) : NULL;
-	if (name)
-		snprintf(c->ck.how, sizeof c->ck.how, "end-SIG%s", name);
-	else if (c->end_signo > 0)
-		snprintf(c->ck.how, sizeof c->ck.how, "end-signal%d", c->end_signo);
+	char name[32];
+	if (c->end_signo > 0)
+		snprintf(c->ck.how, sizeof c->ck.how, "end-%s",
+			 sc_signal_name(c->end_signo, name, sizeof name));
 	else
 		snprintf(c->ck.how, sizeof c->ck.how, "end");
 }
@@ -413,10 +415,10 @@ void ckpt_end_retry(struct coord *c)
 
 void ckpt_request_end(struct coord *c, int signo, const char *who)
 {
-	const char *name = signo > 0 ? sigabbrev_np(signo) : NULL;
+	char name[32];
 	if (signo > 0)
-		snprintf(c->end_why, sizeof c->end_why, "signal %s%s (%d) from %s",
-			 name ? "SIG" : "", name ? name : "", signo, who);
+		snprintf(c->end_why, sizeof c->end_why, "signal %s (%d) from %s",
+			 sc_signal_name(signo, name, sizeof name), signo, who);
 	else
 		snprintf(c->end_why, sizeof c->end_why, "requested by %s", who);
 	c->end_signo = signo;

@@ -145,3 +145,9 @@ int sc_self_exe(char *out, size_t outlen)
 	out[n] = '\0';
 	return 0;
 }
+
+const char *sc_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}

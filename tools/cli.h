@@ -44,5 +44,7 @@ int sc_find_runtime_lib(char *out, size_t outlen, char *err, size_t errlen);
 
 /* Path of the running `splitckpt` executable (for starting a coordinator). */
 int sc_self_exe(char *out, size_t outlen);
+/* The last component of a path (after its last '/'), within path. */
+const char *sc_base_name(const char *path);
 
 #endif

@@ -22,7 +22,7 @@
  * same file as `program` (a #! script is recorded as its interpreter's command line). */
 static int same_program(const char *recorded, const char *program)
 {
-	const char *want = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
+	const char *want = sc_base_name(program);
 	size_t wlen = strlen(want);
 	for (const char *w = recorded; *w;) {
 		size_t len = strcspn(w, " ");
@@ -59,9 +59,7 @@ static int resume(const struct sc_job_opts *jo, enum sc_launcher k, int nargs, c
 			return SC_EXIT_USAGE;
 		}
 		/* `srun ... splitckpt launch ./app`: the inner launch's options hide the app */
-		const char *base =
-		    strrchr(args[app], '/') ? strrchr(args[app], '/') + 1 : args[app];
-		program = strcmp(base, "splitckpt") ? args[app] : NULL;
+		program = strcmp(sc_base_name(args[app]), "splitckpt") ? args[app] : NULL;
 		nargs = app;
 	}
 	if (program && strcmp(newest.program, "-") && !same_program(newest.program, program)) {

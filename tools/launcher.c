@@ -82,12 +82,6 @@ static int lookup(const struct grammar *g, const char *name)
 	return -1;
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 static enum sc_launcher kind_of_name(const char *b, int generic)
 {
 	if (!strcmp(b, "srun"))
@@ -120,14 +114,14 @@ static const char *find_exec(const char *program, char *buf, size_t len)
 
 enum sc_launcher sc_launcher_kind(const char *program)
 {
-	enum sc_launcher k = kind_of_name(base_name(program), 1);
+	enum sc_launcher k = kind_of_name(sc_base_name(program), 1);
 	if (k != SC_LAUNCHER_GENERIC)
 		return k;
 	/* A plain mpiexec/mpirun: Debian's alternatives point it at mpiexec.hydra or orterun. */
 	char buf[PATH_MAX], real[PATH_MAX];
 	const char *path = find_exec(program, buf, sizeof buf);
 	if (path && realpath(path, real)) {
-		enum sc_launcher r = kind_of_name(base_name(real), 0);
+		enum sc_launcher r = kind_of_name(sc_base_name(real), 0);
 		if (r != SC_LAUNCHER_NONE)
 			return r;
 	}
@@ -175,7 +169,7 @@ static const char *kind_name(enum sc_launcher k)
 int sc_launcher_app_index(enum sc_launcher kind, int nargs, char *const *args, char *err,
 			  size_t errlen)
 {
-	const char *l = base_name(args[0]);
+	const char *l = sc_base_name(args[0]);
 	const char *hint = kind == SC_LAUNCHER_SRUN	 ? "srun -n N"
 			   : kind == SC_LAUNCHER_OPENMPI ? "mpirun -n N"
 							 : "mpiexec -n N";
@@ -351,7 +345,7 @@ int sc_launch_under_launcher(const struct sc_job_opts *o, enum sc_launcher kind,
 		return SC_EXIT_USAGE;
 	}
 	/* `splitckpt launch srun ... splitckpt launch ./app`: already inserted, run as given. */
-	if (!strcmp(base_name(args[app]), "splitckpt")) {
+	if (!strcmp(sc_base_name(args[app]), "splitckpt")) {
 		char where[PATH_MAX];
 		if (!find_exec(args[0], where, sizeof where)) {
 			sc_error(SUB, "%s: command not found", args[0]);

@@ -18,7 +18,6 @@
 #include "lh_variant.h"
 #include "manifest.h"
 #include "supervise.h"
-#include "../lower-half/mpi/launcher_env.h"
 
 /* "--name VALUE" or "--name=VALUE"; returns the value or NULL if argv[*i] is not --name. */
 static const char *opt_value(const char *sub, int argc, char **argv, int *i, const char *name,
@@ -177,7 +176,7 @@ int sc_job_coordinator(const char *sub, const struct sc_job_opts *o, struct sc_j
 		return SC_EXIT_FAILURE;
 	}
 	long rank = -1, size = -1;
-	sc_launcher_env_rank(&rank, &size);
+	sc_launcher_rank(&rank, &size);
 	if (o->verbose && (rank < 0 || !o->coord_host)) /* not again by each rank we start */
 		sc_error(sub, "coordinator %s:%d (pid %d, %s) for %s", js->host, js->port, js->pid,
 			 started ? "started now" : "already running", o->ckptdir);

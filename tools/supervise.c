@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "../coordinator/textbuf.h"
-#include "../lower-half/mpi/launcher_env.h"
+#include "../coordinator/signals.h"
 #include "cli.h"
+#include "launcher.h"
 #include "coord_start.h"
 #include "lh_exec.h"
 
@@ -57,11 +58,6 @@ int sc_end_signal_parse(const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "'%s' is not a signal (e.g. USR1, SIGUSR2, 10, RTMIN+1)", s);
 		return -1;
 	}
-	/* the runtime's own suspend signal (upper-half/runtime.c) */
-	const char *own = getenv("SPLITCKPT_SIGNAL");
-	long suspend = SIGRTMAX - 3;
-	if (own && !parse_number(own, &n) && n >= SIGRTMIN && n <= SIGRTMAX)
-		suspend = n;
 	static const int refused[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGILL,
 				      SIGFPE,  SIGTRAP, SIGSYS,	 SIGCHLD, SIGCONT};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
@@ -73,21 +69,13 @@ int sc_end_signal_parse(const char *s, char *err, size_t errlen)
 				     : "it reports a fault of the program");
 			return -1;
 		}
-	if (sig == suspend) {
-		snprintf(err, errlen, "signal %ld is the one splitckpt suspends threads with", sig);
+	if (sig == sc_suspend_signal()) {
+		char name[32];
+		snprintf(err, errlen, "%s is the signal splitckpt suspends threads with",
+			 sc_signal_name((int)sig, name, sizeof name));
 		return -1;
 	}
 	return (int)sig;
-}
-
-static const char *sig_name(int sig, char *buf, size_t len)
-{
-	const char *a = sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
-	if (a)
-		snprintf(buf, len, "SIG%s", a);
-	else
-		snprintf(buf, len, "signal %d", sig);
-	return buf;
 }
 
 /* Asks the coordinator to end the job with a checkpoint. 0 when it took the request; -1 with
@@ -144,7 +132,7 @@ static int wait_status(int st)
 int sc_supervise(const char *sub, const struct sc_job_opts *o)
 {
 	long rank = -1, size = -1;
-	sc_launcher_env_rank(&rank, &size);
+	sc_launcher_rank(&rank, &size);
 	if ((!o->end_signal && !o->requeue) || rank >= 0)
 		return -1; /* a rank: its runtime catches the signal (upper-half/end_signal.c) */
 	sigset_t set, old;
@@ -175,7 +163,7 @@ int sc_supervise(const char *sub, const struct sc_job_opts *o)
 		if (sig == o->end_signal && sig > 0) {
 			if (!asked)
 				sc_error(sub, "%s: ending the job with a checkpoint",
-					 sig_name(sig, name, sizeof name));
+					 sc_signal_name(sig, name, sizeof name));
 			asked = 1;
 		} else if (sig > 0 && sig != SIGCHLD) {
 			ended_by = sig; /* scancel, the time limit, ^C: no requeue after it */
@@ -197,10 +185,10 @@ int sc_supervise(const char *sub, const struct sc_job_opts *o)
 		sc_error(sub,
 			 "%s asked for a checkpoint that ends the job, but it ended with "
 			 "status %d",
-			 sig_name(o->end_signal, name, sizeof name), rc);
+			 sc_signal_name(o->end_signal, name, sizeof name), rc);
 	if (o->requeue && rc == SC_EXIT_CHECKPOINTED && ended_by)
 		sc_error(sub, "--requeue: not requeued, the job was ended by %s (scancel?)",
-			 sig_name(ended_by, name, sizeof name));
+			 sc_signal_name(ended_by, name, sizeof name));
 	else if (o->requeue && rc == SC_EXIT_CHECKPOINTED)
 		requeue(sub);
 	return rc;

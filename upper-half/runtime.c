@@ -9,6 +9,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "../coordinator/signals.h"
 #include "../include/splitckpt.h"
 #include "runtime.h"
 
@@ -28,15 +29,6 @@ static void restore_env_var(const char *name, const char *orig_name)
 	unsetenv(orig_name);
 }
 
-static int pick_suspend_signal(void)
-{
-	const char *s = getenv("SPLITCKPT_SIGNAL");
-	int sig = s ? atoi(s) : 0;
-	if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-		return sig;
-	return SIGRTMAX - 3;
-}
-
 __attribute__((constructor)) static void splitckpt_init(void)
 {
 	struct sc_lh_info *info = (struct sc_lh_info *)getauxval(AT_SPLITCKPT);
@@ -46,7 +38,7 @@ __attribute__((constructor)) static void splitckpt_init(void)
 	restore_env_var("GLIBC_TUNABLES", "SPLITCKPT_ORIG_GLIBC_TUNABLES");
 	sc_rt.info = info;
 	sc_rt.have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
-	sc_rt.suspend_signal = pick_suspend_signal();
+	sc_rt.suspend_signal = sc_suspend_signal();
 	info->suspend_signal = sc_rt.suspend_signal; /* the trap keeps it out of thread masks */
 	sc_rt.quiet = (info->flags & SC_INFO_F_QUIET) != 0;
 	memcpy(sc_rt.exe_path, info->exe_path, sizeof sc_rt.exe_path);

@@ -84,7 +84,7 @@ for sub in launch restart command coordinator inspect; do
 	expect_usage "usage-$sub" --no-such-option "$SC" "${args[@]}"
 done
 
-for sig in KILL SEGV FROB 0 99; do
+for sig in KILL SEGV FROB 0 99 RTMAX-3; do
 	expect_usage "on-signal-$sig" --on-signal "$SC" launch --on-signal "$sig" \
 		"$E2E_PROGDIR/threads" 1 1
 done

@@ -3,7 +3,7 @@
 # agreement on collective counts (cmocka, under ASan/UBSan), then a real coordinator over TCP
 # driven by fake ranks (coord-protocol.sh).
 SC_COORD_LIB_SRC = ../coordinator/protocol.c ../coordinator/client.c \
-	../coordinator/jobstate.c ../coordinator/manifest.c
+	../coordinator/jobstate.c ../coordinator/manifest.c ../coordinator/signals.c
 
 check_PROGRAMS += unit/test_protocol unit/test_jobstate unit/test_manifest unit/test_textbuf \
 	unit/test_cut_agree unit/fake_rank
