@@ -5,8 +5,7 @@
 # `splitckpt restart --ckptdir DIR srun --mpi=pmi2 -N 1 -n 4` (one node), checkpointed and killed
 # again; restarted on 2 nodes and run to its end. The three outputs together must equal a native
 # run's and each restart must resume after its checkpoint. CKPT_NODES_MPI=openmpi runs the same
-# under Open MPI and `srun --mpi=pmix` (not in make check yet: there MPI_Win_allocate fails across
-# nodes under splitckpt). Skips (77) without the MPI or where no cluster can be created.
+# under Open MPI and `srun --mpi=pmix` (ckpt-nodes-openmpi.sh). Skips (77) without the MPI or where no cluster can be created.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAUNCH_MULTINODE=1 # launch-lib.sh: keep MPI's network transports
@@ -14,7 +13,13 @@ STEPS=${SC_CKPT_NODES_STEPS:-300}
 MPI=${CKPT_NODES_MPI:-mpich}
 case $MPI in
 mpich) PMI=pmi2 NATIVE_CC=mpicc.mpich ;;
-openmpi) PMI=pmix NATIVE_CC=mpicc.openmpi ;;
+openmpi)
+	PMI=pmix NATIVE_CC=mpicc.openmpi
+	# Debian's /etc/openmpi/openmpi-mca-params.conf turns off osc/pt2pt and osc/ucx, which
+	# leaves no one-sided component that works across nodes over TCP: MPI_Win_create and
+	# MPI_Win_allocate fail there natively too (MPI_ERR_WIN). Allow pt2pt back.
+	export OMPI_MCA_osc=${OMPI_MCA_osc:-^ucx}
+	;;
 *) echo "CKPT_NODES_MPI must be mpich or openmpi" >&2 && exit 2 ;;
 esac
 PAUSE_US=20000

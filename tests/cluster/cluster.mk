@@ -2,16 +2,19 @@
 # Emulated Slurm cluster (cluster/cluster.sh, the front end, and the cluster-*.sh files it
 # sources): smoke tests that srun an MPI program across namespaced nodes, one per MPI
 # implementation, both splitckpt launch modes (mpi-launch.sh), the tests/mpi programs natively
-# and through splitckpt (mpi-programs.sh), and a job checkpointed on 3 nodes restarted on 1 and on
-# 2 (ckpt-nodes.sh), and the job scripts of examples/slurm submitted with sbatch: time limits,
-# requeue, resume, restart jobs (slurm-jobs.sh); they skip (77) where no cluster can be created.
+# and through splitckpt (mpi-programs.sh), a job checkpointed on 3 nodes restarted on 1 and on 2
+# (ckpt-nodes.sh; ckpt-nodes-openmpi.sh under Open MPI), and the job scripts of examples/slurm
+# submitted with sbatch: time limits, requeue, resume, restart jobs (slurm-jobs.sh); they skip
+# (77) where no cluster can be created.
 EXTRA_DIST += cluster/cluster.sh cluster/cluster-state.sh cluster/cluster-proc.sh \
 	cluster/cluster-net.sh cluster/cluster-slurm.sh cluster/cluster-node.sh \
 	cluster/cluster-lifecycle.sh cluster/smoke-lib.sh cluster/smoke-mpich.sh \
 	cluster/smoke-openmpi.sh cluster/mpi_ring.c cluster/README.md cluster/mpi-launch.sh \
-	cluster/mpi-programs.sh cluster/ckpt-nodes.sh cluster/slurm-jobs.sh
+	cluster/mpi-programs.sh cluster/ckpt-nodes.sh cluster/ckpt-nodes-openmpi.sh \
+	cluster/slurm-jobs.sh
 TESTS += cluster/smoke-mpich.sh cluster/smoke-openmpi.sh cluster/mpi-launch.sh \
-	cluster/mpi-programs.sh cluster/ckpt-nodes.sh cluster/slurm-jobs.sh
+	cluster/mpi-programs.sh cluster/ckpt-nodes.sh cluster/ckpt-nodes-openmpi.sh \
+	cluster/slurm-jobs.sh
 CLEANFILES += cluster/smoke-*.out.*
 
 if HAVE_MPICH
