@@ -2,9 +2,9 @@
  * Every round: a ring (each rank exposes its window to its left neighbour and puts into its
  * right one, then waits), a gather into rank 0 (which exposes to all and polls MPI_Win_test)
  * and a scatter read by rank 0 (access to all, MPI_Get; the others expose with
- * MPI_MODE_NOPUT). The epochs last a while (a pause inside each), so checkpoints land in them:
- * a cut must let them end first. The window begins with a fence that opens no epoch.
- * Self-checking. */
+ * MPI_MODE_NOPUT), with a barrier between the ring and the gather (see main). The epochs last
+ * a while (a pause inside each), so checkpoints land in them: a cut must let them end first.
+ * The window begins with a fence that opens no epoch. Self-checking. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +102,12 @@ int main(int argc, char **argv)
 	long sum = 0;
 	for (int step = 1; step <= steps; step++) {
 		ring(step);
+		/* MPICH 4.0 (ch4) counts the posts that reach a rank per window, not per target,
+		 * and MPI_Win_start waits for that count to equal its group's size: rank 0's
+		 * gather post arriving before rank 1's or 2's ring start has seen its neighbour's
+		 * post makes the count overshoot and MPI_Win_start hang, natively too (a late
+		 * rank, e.g. one that made progress in MPI_Iprobe between its post and start). */
+		OK(MPI_Barrier(MPI_COMM_WORLD));
 		gather_to_zero(step);
 		read_by_zero(step);
 		sum += mem[0];
