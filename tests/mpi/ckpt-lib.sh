@@ -122,7 +122,7 @@ ckpt_cycle() {
 		ckpt_run "$dir" "$WORK/run3.out" "$n" -1 -- "$SC" restart "${opts[@]}" "$MPIEXEC" -n "$n"
 	fi
 	three_runs_match "$name with $n ranks"
-	echo "PASS: $name with $n ranks ($mode): launch + 3 checkpoints, 2 restarts (resumed at steps $RESUMED) = native run"
+	echo "PASS: $name with $n ranks ($mode): launch + 3 checkpoints, 2 restarts (resumed at steps $RESUMED) = ${REFERENCE_RUN:-native run}"
 }
 
 # three_runs_match LABEL: $WORK/run1.out, run2.out, run3.out (a launch and two restarts) each

@@ -8,8 +8,10 @@ SC_COVERAGE_TESTS = mpi/cov-doc.sh mpi/cov-p2p.sh mpi/cov-coll.sh mpi/cov-comm.s
 	mpi/cov-pscw.sh mpi/cov-nbr.sh mpi/cov-interop.sh \
 	mpi/cov-session.sh mpi/cov-part.sh mpi/cov-errors.sh mpi/cov-dynproc.sh
 # ckpt-cov.sh, ckpt-cov2.sh, ckpt-cov3.sh: the same programs checkpointed at random moments,
-# killed, restarted (ckpt-lib.sh); ckpt-part.sh: checkpoints refused while partitioned requests live.
-SC_COVERAGE_TESTS += mpi/ckpt-cov.sh mpi/ckpt-cov2.sh mpi/ckpt-cov3.sh mpi/ckpt-part.sh
+# killed, restarted (ckpt-lib.sh); ckpt-cov-openmpi.sh: those Open MPI 4.1 can run, under it;
+# ckpt-part.sh: checkpoints refused while partitioned requests live.
+SC_COVERAGE_TESTS += mpi/ckpt-cov.sh mpi/ckpt-cov2.sh mpi/ckpt-cov3.sh mpi/ckpt-cov-openmpi.sh \
+	mpi/ckpt-part.sh
 TESTS += $(SC_COVERAGE_TESTS)
 EXTRA_DIST += mpi/coverage.mk $(SC_COVERAGE_TESTS) mpi/cov_p2p.c mpi/cov_coll.c mpi/cov_comm.c \
 	mpi/cov_topo.c mpi/cov_types.c mpi/cov_misc.c mpi/cov_legacy.c \
