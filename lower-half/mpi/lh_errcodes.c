@@ -12,9 +12,11 @@
 static int err_ring[SC_ERRCODE_RING];
 static uint32_t err_next;
 
-/* The implementation's value of each added class or code, in the order added. Entries are
- * written before n_user counts them (release), so a reader never sees an unwritten one. */
+/* The implementation's value of each added class or code, in the order added, and its ABI
+ * class (itself for a class). Entries are written before n_user counts them (release), so a
+ * reader never sees an unwritten one. */
 static int user_lower[SC_USERCODE_MAX];
+static int user_class[SC_USERCODE_MAX];
 static int n_user;
 static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -86,6 +88,7 @@ static int add_user(int is_code, int cls, int *abi)
 	if (rc == MPI_SUCCESS) {
 		user_lower[n_user] = lower;
 		*abi = SC_ABI_USERCODE_BASE + n_user;
+		user_class[n_user] = is_code ? cls : *abi;
 		__atomic_store_n(&n_user, n_user + 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&user_lock);
@@ -102,4 +105,21 @@ int lh_Add_error_code(int errorclass, int *errorcode);
 int lh_Add_error_code(int errorclass, int *errorcode)
 {
 	return add_user(1, errorclass, errorcode);
+}
+
+/* Answered from the table for what the application added: the same under any MPI (Open MPI
+ * 4.1.4 calls an added class MPI_ERR_UNKNOWN). */
+int lh_Error_class(int errorcode, int *errorclass);
+int lh_Error_class(int errorcode, int *errorclass)
+{
+	int user = errorcode - SC_ABI_USERCODE_BASE;
+	if (user >= 0 && user < __atomic_load_n(&n_user, __ATOMIC_ACQUIRE)) {
+		*errorclass = user_class[user];
+		return MPI_SUCCESS;
+	}
+	int cls = 0, rc = MPI_Error_class(lh_err_in(errorcode), &cls);
+	if (rc != MPI_SUCCESS)
+		return lh_err_out(rc);
+	*errorclass = lh_class_out(cls);
+	return MPI_SUCCESS;
 }
