@@ -3,7 +3,8 @@
 # with SIZE MiB of touched, incompressible memory each, against NRANKS parallel raw writes
 # (+fdatasync) of the same bytes to the same directory in the same run; prints the ratio, and how
 # long the MPI cut took (quiesce rounds, drain) from the coordinator's log. Then the cut alone
-# for 2, 4 and 8 ranks with small memory. Usage (from the build tree or with SC_BUILDDIR set):
+# for 2, 4 and 8 ranks with small memory. BENCH_MPI=openmpi: under mpirun.openmpi and the Open
+# MPI lower half. Usage (from the build tree or with SC_BUILDDIR set):
 #   bench/ckpt-mpi.sh [NRANKS] [SIZE_MIB] [DIR]          defaults: 4 256 $TMPDIR
 set -euo pipefail
 n=${1:-4} mib=${2:-256}
@@ -12,8 +13,18 @@ b=${SC_BUILDDIR:-$(cd "$here/.." && pwd)}
 src=${SC_SRCDIR:-$(dirname "$here")}
 dir=$(mktemp -d "${3:-${TMPDIR:-/tmp}}/sc-bench-mpi.XXXXXX")
 sc=$b/tools/splitckpt
-command -v mpiexec.hydra >/dev/null && [ -x "$b/lower-half/splitckpt-lh-mpich" ] ||
-	{ echo "ckpt-mpi: skipped (needs MPICH and its lower half)"; exit 0; }
+mpi=${BENCH_MPI:-mpich}
+case $mpi in
+mpich) launcher=(mpiexec.hydra) ;;
+openmpi)
+	launcher=(mpirun.openmpi --oversubscribe)
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+	export OMPI_MCA_btl=self,vader
+	;;
+*) echo "ckpt-mpi: BENCH_MPI must be mpich or openmpi" >&2 && exit 2 ;;
+esac
+command -v "${launcher[0]}" >/dev/null && [ -x "$b/lower-half/splitckpt-lh-$mpi" ] ||
+	{ echo "ckpt-mpi: skipped (needs ${launcher[0]} and the $mpi lower half)"; exit 0; }
 export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$b/lower-half}
 export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$b/upper-half/.libs}
 export SPLITCKPT_MPICC_INCDIR=${SPLITCKPT_MPICC_INCDIR:-$src/include}
@@ -26,7 +37,7 @@ calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 # one checkpoint of NR ranks with MB MiB each into $dir/ckpt-NR; prints "SECONDS BYTES LOGLINE"
 checkpoint() {
 	local nr=$1 mb=$2 d=$dir/ckpt-$1
-	"$sc" launch --ckptdir "$d" mpiexec.hydra -n "$nr" "$dir/mpihog" "$mb" >"$dir/out" 2>&1 &
+	"$sc" launch --ckptdir "$d" "${launcher[@]}" -n "$nr" "$dir/mpihog" "$mb" >"$dir/out" 2>&1 &
 	local pid=$!
 	for _ in $(seq 1200); do grep -q ready "$dir/out" 2>/dev/null && break; sleep 0.1; done
 	"$sc" command --ckptdir "$d" --kcheckpoint --json >"$dir/ckpt.json"
@@ -43,7 +54,7 @@ wait
 raw_s=$(awk '{ if ($2 > m) m = $2 } END { printf "%.3f", m }' "$dir"/raw.*.out) # the slowest writer
 out=$(checkpoint "$n" "$mib")
 read -r ckpt_s bytes <<<"$(head -1 <<<"$out")"
-echo "MPI checkpoint: $n ranks x $mib MiB = $(calc "$bytes / 1048576") MiB written"
+echo "MPI checkpoint ($mpi): $n ranks x $mib MiB = $(calc "$bytes / 1048576") MiB written"
 echo "  raw parallel write + fdatasync: ${raw_s} s"
 echo "  checkpoint (cut, suspend, write, commit): ${ckpt_s} s   ratio $(calc "$ckpt_s / $raw_s")  (goal <= 1.3)"
 phases() { sed -n 's/.* s (\(quiesce.*round(s)\)).*/\1/p'; }

@@ -1,23 +1,36 @@
 #!/bin/bash
-# Builds bench/pingpong.c natively (mpicc.mpich) and with splitckpt-mpicc, runs both with 2
-# ranks under mpiexec.hydra in the same session, alternating (ROUNDS times, default 5), and
-# prints the median latencies and bandwidths and the ratio splitckpt/native per size. Goals
-# (ping-pong latency): <= 1.10 at 8 B, <= 1.02 at 1 MiB. Usage: run-pingpong.sh [ROUNDS]; SC_BUILDDIR / SC_SRCDIR name the trees.
+# Builds bench/pingpong.c natively and with splitckpt-mpicc, runs both with 2 ranks in the same
+# session, alternating (ROUNDS times, default 5), and prints the median latencies and bandwidths
+# and the ratio splitckpt/native per size. Goals (ping-pong latency): <= 1.10 at 8 B, <= 1.02 at
+# 1 MiB. MPICH (mpicc.mpich, mpiexec.hydra) by default; BENCH_MPI=openmpi measures Open MPI
+# (mpicc.openmpi, mpirun.openmpi, the Open MPI lower half) against native Open MPI. Usage:
+# run-pingpong.sh [ROUNDS]; SC_BUILDDIR / SC_SRCDIR name the trees.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 SC_SRCDIR=${SC_SRCDIR:-$(dirname "$here")}
 SC_BUILDDIR=${SC_BUILDDIR:-$PWD/..}
 rounds=${1:-5}
-mpiexec=$(command -v mpiexec.hydra) && command -v mpicc.mpich >/dev/null &&
-	[ -x "$SC_BUILDDIR/lower-half/splitckpt-lh-mpich" ] ||
-	{ echo "run-pingpong: skipped (needs MPICH and its lower half)"; exit 0; }
+mpi=${BENCH_MPI:-mpich}
+case $mpi in
+mpich) cc=mpicc.mpich launcher=mpiexec.hydra ;;
+openmpi)
+	cc=mpicc.openmpi launcher=mpirun.openmpi
+	# root; one node: shared memory
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+	export OMPI_MCA_btl=self,vader
+	;;
+*) echo "run-pingpong: BENCH_MPI must be mpich or openmpi" >&2 && exit 2 ;;
+esac
+mpiexec=$(command -v "$launcher") && command -v "$cc" >/dev/null &&
+	[ -x "$SC_BUILDDIR/lower-half/splitckpt-lh-$mpi" ] ||
+	{ echo "run-pingpong: skipped (needs $cc, $launcher and the $mpi lower half)"; exit 0; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/sc-pingpong.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$SC_BUILDDIR/lower-half}
 export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$SC_BUILDDIR/upper-half/.libs}
 export SPLITCKPT_MPICC_INCDIR=${SPLITCKPT_MPICC_INCDIR:-$SC_SRCDIR/include}
 export SPLITCKPT_MPICC_LIBDIR=${SPLITCKPT_MPICC_LIBDIR:-$SC_BUILDDIR/wrappers/.libs}
-mpicc.mpich -O2 -o "$work/native" "$here/pingpong.c"
+"$cc" -O2 -o "$work/native" "$here/pingpong.c"
 "$SC_BUILDDIR/tools/splitckpt-mpicc" -O2 -o "$work/sc" "$here/pingpong.c"
 for r in $(seq "$rounds"); do
 	"$mpiexec" -n 2 "$work/native" >"$work/native.$r"
@@ -25,7 +38,7 @@ for r in $(seq "$rounds"); do
 		"$work/sc" >"$work/sc.$r"
 done
 # median over rounds of each round's median
-python3 - "$work" "$rounds" <<'PY'
+python3 - "$work" "$rounds" "$mpi" <<'PY'
 import statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 def load(kind):
@@ -38,7 +51,7 @@ def load(kind):
         runs.append(d)
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 nat, sc = load("native"), load("sc")
-print("ratio = splitckpt time / native time (1.00 = no overhead; for bandwidth, native MB/s")
+print(f"{sys.argv[3]}: ratio = splitckpt time / native time (1.00 = no overhead; for bandwidth, native MB/s")
 print("divided by splitckpt MB/s)")
 print(f"{'measurement':<24}{'native':>14}{'splitckpt':>14}{'ratio':>8}")
 for key in nat:
