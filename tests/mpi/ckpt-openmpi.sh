@@ -12,6 +12,8 @@
 # (3) A generation with persistent collectives (Open MPI 4.1 has none): its restart under Open
 #     MPI is refused naming the function, and it restarts under MPICH afterwards.
 # (4) An intercommunicator of MPI_Comm_join: checkpoints refused while it lives, not after.
+# (5) Two ranks, `mpirun -n 2 splitckpt launch --interval 1`: interval checkpoints, a
+#     kill-checkpoint, a restart.
 # Each time the runs together print exactly what an uninterrupted native run prints, and each
 # restart resumes after its checkpoint; `splitckpt inspect` says under which MPI each generation
 # was taken. Skips (77) without Open MPI or MPICH.
@@ -128,3 +130,32 @@ cat "$WORK/run1.out" "$WORK/run2.out" >"$WORK/all.out"
 cmp -s "$WORK/all.out" "$WORK/native.out" ||
 	fail "ckpt_join: the runs differ from the native one: $(diff "$WORK/native.out" "$WORK/all.out" | head -5)"
 echo "PASS: ckpt_join: refused while joined, committed after MPI_Comm_disconnect, restarted at step $s2 = native run (Open MPI)"
+
+# (5) Two ranks and interval checkpoints: ckpt_mix launched as `mpirun -n 2 splitckpt launch
+#     --interval 1`; after the interval has committed two generations, a kill-checkpoint; the
+#     plain restart ends like a native 2-rank run.
+run_native ckpt_mix 2 $STEPS $PAUSE >"$WORK/native.out" || fail "ckpt_mix native, 2 ranks"
+dir=$WORK/ckpt-interval
+opts=(--quiet --ckptdir "$dir")
+timeout -k 5 "$CKPT_TIMEOUT" "$ORTERUN" --oversubscribe -n 2 "$SC" launch "${opts[@]}" --interval 1 \
+	"$BIN/ckpt_mix.sc" $STEPS $PAUSE >"$WORK/run1.out" 2>"$WORK/run1.out.err" &
+pid=$!
+JOB_PIDS+=("$pid")
+wait_started "$dir" "$WORK/run1.out" 2 "$pid"
+for ((i = 0; i < 600; i++)); do
+	(($(grep -c " interval " "$dir/MANIFEST" 2>/dev/null) >= 2)) && break
+	kill -0 "$pid" 2>/dev/null || fail "the job ended before two interval checkpoints"
+	sleep 0.1
+done
+(($(grep -c " interval " "$dir/MANIFEST") >= 2)) || fail "no two interval checkpoints in 60 s"
+checkpoint "$dir" kcheckpoint
+rc=0
+wait "$pid" || rc=$?
+((rc == 85)) || fail "the kill-checkpointed 2-rank job ended with status $rc"
+ckpt_run "$dir" "$WORK/run2.out" 2 -1 -- "$SC" restart "${opts[@]}"
+s2=$(first_step "$WORK/run2.out")
+((s2 > $(first_step "$WORK/run1.out"))) || fail "interval: the restart did not resume after its checkpoint"
+cat "$WORK/run1.out" "$WORK/run2.out" >"$WORK/all.out"
+cmp -s "$WORK/all.out" "$WORK/native.out" ||
+	fail "interval: the runs differ from the native one: $(diff "$WORK/native.out" "$WORK/all.out" | head -5)"
+echo "PASS: ckpt_mix, 2 ranks under Open MPI: interval checkpoints, a kill-checkpoint, restarted at step $s2 = native run"
