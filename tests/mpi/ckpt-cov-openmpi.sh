@@ -4,5 +4,5 @@
 # check answers only MPICH gives): checkpointed at random moments, kill-checkpointed and
 # restarted, their output together equal to an uninterrupted run's (the same as a native
 # MPICH run's).
-SC_CKPT_COV_MPI=openmpi CKPT_COV_SET="cov_coll cov_errors cov_dynwin cov_shwin cov_pscw" \
+SC_CKPT_MPI=openmpi CKPT_COV_SET="cov_coll cov_errors cov_dynwin cov_shwin cov_pscw" \
 	exec bash "$(dirname "$0")/ckpt-cov.sh"

@@ -6,25 +6,10 @@
 # its output together equal an uninterrupted native run. 4 ranks under mpiexec.hydra; the
 # programs listed in SC_CKPT_COV run (by default the first eight; ckpt-cov2.sh and
 # ckpt-cov3.sh run the others: one test would outlast run-test's limit), the launch forms
-# (inside/outside) taking turns. SC_CKPT_COV_MPI=openmpi runs them under Open MPI's mpirun and
-# lower half instead (ckpt-cov-openmpi.sh), against an uninterrupted run there: Open MPI 4.1
-# cannot run all of them natively, and MPICH needs minutes for as many rounds.
+# (inside/outside) taking turns. SC_CKPT_MPI=openmpi runs them under Open MPI's mpirun and
+# lower half instead (ckpt-cov-openmpi.sh; ckpt_select_mpi).
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
-if [ "${SC_CKPT_COV_MPI:-mpich}" = openmpi ]; then
-	ORTERUN=${MPIRUN_OPENMPI:-$(command -v mpirun.openmpi || true)}
-	if [ -z "$ORTERUN" ] || [ ! -x "$SC_BUILDDIR/lower-half/splitckpt-lh-openmpi" ]; then
-		echo "SKIP: mpirun.openmpi or splitckpt-lh-openmpi not available"
-		exit 77
-	fi
-	# root, more ranks than cores, one node: shared memory only
-	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-	export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
-	MPIEXEC=$ORTERUN
-	run_native() { run_sc "$@"; }
-	REFERENCE_RUN="uninterrupted run under Open MPI"
-fi
-# MPICH 4.0's Win_create needs UCX's registration cache off natively (cov_misc.c's main)
-export UCX_RCACHE_ENABLE=n
+ckpt_select_mpi
 # Rounds per program: about 12 s of a native run on 2 cores, time for three checkpoints in a
 # launch and two in a restart before the end.
 declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_types]=300
@@ -32,7 +17,7 @@ declare -A steps=([cov_p2p]=90 [cov_coll]=35 [cov_comm]=40 [cov_topo]=60 [cov_ty
 	[cov_shwin]=50 [cov_pscw]=220 [cov_nbr]=180 [cov_interop]=110 [cov_session]=300
 	[cov_errors]=200)
 # Open MPI (ob1 over shared memory) runs these rounds 2 to 6 times faster than MPICH over UCX
-[ "${SC_CKPT_COV_MPI:-mpich}" = openmpi ] &&
+[ "$CKPT_MPI" = openmpi ] &&
 	steps+=([cov_coll]=400 [cov_errors]=450 [cov_dynwin]=450 [cov_shwin]=450 [cov_pscw]=450)
 mode=outside
 for name in ${SC_CKPT_COV:-${CKPT_COV_SET:-cov_p2p cov_coll cov_comm cov_topo cov_types cov_misc cov_legacy cov_large}}; do
