@@ -78,6 +78,53 @@ static int queue_pages(struct writer *w, const struct sc_region_desc *d, uint64_
 	return sc_imgw_add_data(w, d->start + first * SC_PAGE_SIZE, n * SC_PAGE_SIZE, via_bounce);
 }
 
+int sc_imgw_page_readable(uint64_t addr, void *buf)
+{
+	/* process_vm_readv on ourselves copies through the kernel and fails with EFAULT where a
+	 * load would fault (SIGBUS past a file's end) */
+	struct iovec local = {buf, 1}, remote = {(void *)(uintptr_t)addr, 1};
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1)
+		return 1;
+	if (errno != EFAULT)
+		return 1; /* the call itself is refused (seccomp): cannot tell, try to save it */
+	unsigned char in_core;
+	if (mincore((void *)(uintptr_t)addr, SC_PAGE_SIZE, &in_core) && errno == ENOMEM)
+		return -1;
+	return 0;
+}
+
+/* How many leading pages of a readable private file mapping can be read: a mapping may reach
+ * past its file's end (a library's last segment, a file mapped larger than it is, one
+ * truncated since), and those pages fault; they hold nothing to save and come back as zeros.
+ * They are a suffix, found by a binary search. -1 (error set) if the region is not mapped. */
+static int64_t file_pages(struct writer *w, const struct sc_region_desc *d, uint64_t npages)
+{
+	void *buf = w->s->bounce; /* free between regions: every region flushes at its end */
+	uint64_t lo = 1, hi = npages - 1; /* page lo - 1 can be read, page hi cannot */
+	int r = npages ? sc_imgw_page_readable(d->start, buf) : 1;
+	if (r == 1 && npages > 1)
+		r = sc_imgw_page_readable(d->start + hi * SC_PAGE_SIZE, buf);
+	if (r == 1)
+		return (int64_t)npages;
+	if (r == 0 && sc_imgw_page_readable(d->start, buf) == 0)
+		return 0;
+	while (r >= 0 && lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		r = sc_imgw_page_readable(d->start + mid * SC_PAGE_SIZE, buf);
+		if (r == 1)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (r < 0) {
+		sc_imgw_fmt(w->err, w->errlen, "%s: region [0x%lx-0x%lx) (%s) is not mapped",
+			    w->s->tmppath, (unsigned long)d->start, (unsigned long)d->end,
+			    d->name ? d->name : "");
+		return -1;
+	}
+	return (int64_t)lo;
+}
+
 /* Reads the pagemap entries of pages [first, first+n) of the region at start. */
 static int read_pagemap(struct writer *w, uint64_t start, uint64_t first, size_t n)
 {
@@ -131,15 +178,22 @@ int sc_imgw_write_region(struct writer *w, size_t idx, const struct sc_region_de
 	uint64_t saved_before = w->pages_saved;
 
 	if (!(d->flags & SC_REGION_NODATA)) {
-		int all = (d->flags & SC_REGION_FILE) != 0;
+		/* Every page of a readable private file mapping within its file: an unsaved one
+		 * would come back as zeros, not as the file's. Other regions (a file mapping
+		 * without read permission: a library's gaps) only the pages the process touched. */
+		int all = (d->flags & SC_REGION_FILE) && (d->prot & PROT_READ);
+		int64_t readable = all ? file_pages(w, d, npages) : 0;
+		if (readable < 0)
+			return -1;
 		uint64_t run_start = 0, run_len = 0, queued = 0; /* open run, pages queued */
 		for (uint64_t p = 0; p < npages;) {
 			size_t n = npages - p < PM_ENTRIES ? (size_t)(npages - p) : PM_ENTRIES;
 			if (!all && read_pagemap(w, d->start, p, n))
 				return -1;
 			for (size_t k = 0; k < n; k++, p++) {
-				if (all || p >= force_from ||
-				    (w->s->pm[k] & (PM_PRESENT | PM_SWAPPED))) {
+				if (all ? p < (uint64_t)readable
+					: p >= force_from ||
+					      (w->s->pm[k] & (PM_PRESENT | PM_SWAPPED))) {
 					if (!run_len) {
 						run_start = p;
 						queued = 0;

@@ -124,6 +124,20 @@ static int pwritev_all(int fd, const struct iovec *iov, int cnt, uint64_t off)
 	return 0;
 }
 
+/* The first page of the pending iovecs that cannot be read (EFAULT from pwritev), 0 if none.
+ * The bounce buffer is scratch for the probe: the pending data is lost anyway. */
+static uint64_t first_unreadable(struct writer *w)
+{
+	struct wscratch *s = w->s;
+	for (int i = 0; i < w->niov; i++)
+		for (size_t o = 0; o < s->iov[i].iov_len; o += SC_PAGE_SIZE) {
+			uint64_t page = (uint64_t)(uintptr_t)s->iov[i].iov_base + o;
+			if (sc_imgw_page_readable(page, s->bounce) != 1)
+				return page;
+		}
+	return 0;
+}
+
 /* Writes the pending iovecs at w->off, starts their writeback, hashes them while the disk
  * works, and waits for data older than WINDOW so that little dirty data ever accumulates. */
 int sc_imgw_flush(struct writer *w)
@@ -132,9 +146,17 @@ int sc_imgw_flush(struct writer *w)
 	if (!w->niov)
 		return 0;
 	if (pwritev_all(w->fd, s->iov, w->niov, w->off)) {
-		/* EFAULT here means a region descriptor covers unmapped memory */
-		sc_imgw_fmt(w->err, w->errlen, "%s: writing page data at offset %llu: %s",
-			    s->tmppath, (unsigned long long)w->off, sc_imgw_errdesc(errno));
+		int e = errno;
+		uint64_t bad = e == EFAULT ? first_unreadable(w) : 0;
+		if (bad) /* a page the maps call readable whose memory is not there */
+			sc_imgw_fmt(
+			    w->err, w->errlen,
+			    "%s: writing page data at offset %llu: the page at 0x%llx cannot "
+			    "be read",
+			    s->tmppath, (unsigned long long)w->off, (unsigned long long)bad);
+		else
+			sc_imgw_fmt(w->err, w->errlen, "%s: writing page data at offset %llu: %s",
+				    s->tmppath, (unsigned long long)w->off, sc_imgw_errdesc(e));
 		return -1;
 	}
 	/* Best effort: some filesystems (NFS, FUSE) ignore or refuse these; fdatasync at the

@@ -72,6 +72,9 @@ int sc_imgw_write_region(struct writer *w, size_t idx, const struct sc_region_de
 			 uint64_t live_sp);
 /* Puts back the protection of a region made readable for the copy, if any. */
 int sc_imgw_restore_prot(struct writer *w);
+/* 1 if the page at addr can be read, 0 if it is mapped but faults (a file mapping past the
+ * file's end, no read permission), -1 if nothing is mapped there. */
+int sc_imgw_page_readable(uint64_t addr, void *buf);
 
 #pragma GCC visibility pop
 

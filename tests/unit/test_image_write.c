@@ -1,6 +1,7 @@
 /* Unit tests of the checkpoint image writer (upper-half/image_write.c, image_scan.c): which pages
  * the good image of test_image_fixture.h holds and that they read back byte for byte, regions
- * bigger than a pagemap read, a region holding live_sp, and the arguments it refuses. */
+ * bigger than a pagemap read, a region holding live_sp, file mappings past their file's end and
+ * without read permission, and the arguments it refuses. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -254,26 +256,74 @@ static void test_writer_refuses(void **state)
 			 -1);
 	assert_non_null(strstr(err, "cannot create /nonexistent/dir/x.img.tmp"));
 
-	/* a descriptor covering unmapped memory fails cleanly, leaving no file */
-	char *hole = map_anon(2 * PG);
-	munmap(hole, 2 * PG);
-	struct sc_region_desc un = {
-	    (uint64_t)hole, (uint64_t)hole + 2 * PG, PROT_READ, SC_REGION_FILE, 0, "gone"};
+	/* a descriptor covering unmapped memory fails cleanly, leaving no file (below
+	 * vm.mmap_min_addr: a freed hole could be mapped again meanwhile, by the sanitizers) */
+	struct sc_region_desc un = {2 * PG, 4 * PG, PROT_READ, SC_REGION_FILE, 0, "gone"};
 	assert_int_equal(sc_image_write(path, NULL, &un, 1, t, 2, 0, NULL, err, sizeof err), -1);
-	assert_non_null(strstr(err, "Bad address"));
+	if (!strstr(err, "is not mapped"))
+		fail_msg("%s", err);
 	char tmp[200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* Private file mappings the process cannot read everywhere: one reaching 3 pages past its
+ * 1.5-page file (those fault: saved are the 2 pages within, the rest comes back as zeros), and a
+ * library's PROT_NONE gap (past the file too: only touched pages count, none here). */
+static void test_file_past_eof(void **state)
+{
+	(void)state;
+	char fpath[160], path[160], err[512] = "";
+	snprintf(fpath, sizeof fpath, "%s/short", dir);
+	snprintf(path, sizeof path, "%s/past-eof.img", dir);
+	FILE *f = fopen(fpath, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < PG + PG / 2; i++)
+		fputc('a' + (int)(i % 26), f);
+	assert_int_equal(fclose(f), 0);
+	int fd = open(fpath, O_RDONLY);
+	assert_true(fd >= 0);
+	char *ro = mmap(NULL, 5 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+	char *gap = mmap(NULL, 4 * PG, PROT_NONE, MAP_PRIVATE, fd, 0);
+	close(fd);
+	assert_true(ro != MAP_FAILED && gap != MAP_FAILED);
+	struct sc_region_desc d[2] = {
+	    {(uint64_t)ro, (uint64_t)ro + 5 * PG, PROT_READ, SC_REGION_FILE, 0, fpath},
+	    {(uint64_t)gap, (uint64_t)gap + 4 * PG, PROT_NONE, SC_REGION_FILE, 0, fpath}};
+	if (d[1].start < d[0].start) { /* the writer wants them sorted */
+		struct sc_region_desc x = d[0];
+		d[0] = d[1];
+		d[1] = x;
+	}
+	struct sc_image_thread t[2];
+	init_threads(t, 2);
+	if (sc_image_write(path, NULL, d, 2, t, 2, 0, NULL, err, sizeof err))
+		fail_msg("%s", err);
+	struct sc_image img;
+	if (sc_image_open(path, &img, err, sizeof err))
+		fail_msg("%s", err);
+	size_t r = region_index(&img, (uint64_t)ro), g = region_index(&img, (uint64_t)gap);
+	assert_int_equal(img.regions[r].data_pages, 2);
+	assert_int_equal(img.regions[g].data_pages, 0);
+	char *fresh = map_anon(5 * PG);
+	if (sc_image_read_region(&img, r, fresh, err, sizeof err))
+		fail_msg("%s", err);
+	assert_memory_equal(fresh, ro, PG + PG / 2);
+	for (size_t p = 2; p < 5; p++)
+		assert_true(page_is_zero(fresh + p * PG));
+	sc_image_close(&img);
+	munmap(fresh, 5 * PG);
+	munmap(ro, 5 * PG);
+	munmap(gap, 4 * PG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_large_region),
-	    cmocka_unit_test(test_live_sp_region),
-	    cmocka_unit_test(test_writer_refuses),
+	    cmocka_unit_test(test_roundtrip),	   cmocka_unit_test(test_large_region),
+	    cmocka_unit_test(test_live_sp_region), cmocka_unit_test(test_writer_refuses),
+	    cmocka_unit_test(test_file_past_eof),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
