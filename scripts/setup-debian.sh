@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libmpich-dev mpich libopenmpi-dev openmpi-bin
       libhwloc-dev libunwind-dev libcmocka-dev libzstd-dev libxxhash-dev
       slurm-wlm iproute2 util-linux procps psmisc python3 environment-modules cmake file
-      python3-torch"
+      python3-torch python3-numpy libopenblas0-pthread"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

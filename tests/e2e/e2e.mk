@@ -21,9 +21,12 @@ e2e_progs_omp_LDFLAGS = -fopenmp
 
 SC_E2E_TESTS = \
 	e2e/native.sh \
-	e2e/ckpt-state.sh e2e/ckpt-threads.sh e2e/ckpt-omp.sh e2e/ckpt-python.sh e2e/ckpt-python-path.sh e2e/ckpt-torch.sh e2e/ckpt-timers.sh e2e/ckpt-timers-mpilh.sh e2e/ckpt-pending.sh e2e/refuse.sh e2e/disk-full.sh \
+	e2e/ckpt-state.sh e2e/ckpt-threads.sh e2e/ckpt-omp.sh e2e/ckpt-python.sh \
+	e2e/ckpt-python-path.sh e2e/ckpt-torch.sh e2e/ckpt-numpy.sh e2e/ckpt-timers.sh \
+	e2e/ckpt-timers-mpilh.sh e2e/ckpt-pending.sh e2e/refuse.sh e2e/disk-full.sh \
 	e2e/interval-state.sh e2e/interval-threads.sh e2e/interval-omp.sh e2e/interval-python.sh \
 	e2e/errors.sh
 TESTS += $(SC_E2E_TESTS)
-EXTRA_DIST += $(SC_E2E_TESTS) e2e/lib.sh e2e/scenarios.sh e2e/progs/script.py e2e/progs/train_torch.py \
+EXTRA_DIST += $(SC_E2E_TESTS) e2e/lib.sh e2e/scenarios.sh e2e/progs/script.py \
+	e2e/progs/train_torch.py e2e/progs/train_numpy.py \
 	e2e/progs/progargs.h

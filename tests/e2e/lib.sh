@@ -217,6 +217,7 @@ prog_cmd() {
 	python) E2E_CMD=("$E2E_PYTHON" "$E2E_SRCDIR/progs/script.py" "$steps" "$E2E_DELAY_MS") ;;
 	timers) E2E_CMD=("$E2E_PROGDIR/timers" "$steps" "$E2E_DELAY_MS") ;;
 	torch) E2E_CMD=("$E2E_PYTHON" "$E2E_SRCDIR/progs/train_torch.py" "$steps" "$E2E_DELAY_MS") ;;
+	numpy) E2E_CMD=("$E2E_PYTHON" "$E2E_SRCDIR/progs/train_numpy.py" "$steps" "$E2E_DELAY_MS") ;;
 	*) fail "internal: unknown test program '$prog'" ;;
 	esac
 	[[ -x ${E2E_CMD[0]} ]] || fail "test program ${E2E_CMD[0]} not found (make check builds it)"
