@@ -5,10 +5,7 @@
 # and the final weights bit for bit those of an uninterrupted run. Skips (77) without NumPy.
 # shellcheck source=tests/e2e/scenarios.sh
 . "$(dirname "${BASH_SOURCE[0]}")/scenarios.sh"
-if ! "$E2E_PYTHON" -c 'import numpy' 2>/dev/null; then
-	echo "SKIP: $E2E_PYTHON cannot import numpy (apt-get install python3-numpy libopenblas0-pthread)"
-	exit 77
-fi
+require_python_module numpy "python3-numpy libopenblas0-pthread"
 e2e_init ckpt-numpy
 scenario_kill_restart numpy
 scenario_older_generations numpy

@@ -6,10 +6,7 @@
 # of libtorch's libraries reach past their files' ends). Skips (77) without python3-torch.
 # shellcheck source=tests/e2e/scenarios.sh
 . "$(dirname "${BASH_SOURCE[0]}")/scenarios.sh"
-if ! "$E2E_PYTHON" -c 'import torch' 2>/dev/null; then
-	echo "SKIP: $E2E_PYTHON cannot import torch (apt-get install python3-torch)"
-	exit 77
-fi
+require_python_module torch "python3-torch"
 e2e_init ckpt-torch
 scenario_kill_restart torch
 scenario_older_generations torch

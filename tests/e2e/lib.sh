@@ -201,6 +201,14 @@ e2e_on_exit() {
 	exit "$rc"
 }
 
+# require_python_module MODULE PACKAGES: skip the test (77) when $E2E_PYTHON cannot import MODULE.
+require_python_module() {
+	if ! "$E2E_PYTHON" -c "import $1" 2>/dev/null; then
+		echo "SKIP: $E2E_PYTHON cannot import $1 (apt-get install $2)"
+		exit 77
+	fi
+}
+
 # ---- the test programs ------------------------------------------------------------------
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
