@@ -350,10 +350,15 @@ static void sigsys_handler(int sig, siginfo_t *si, void *ucv)
 		r = sc_arena_madvise(a1, a2, a3);
 		break;
 	case SYS_brk:
-		/* Report the current break and never move it: glibc's malloc then uses mmap, which
-		 * lands in the arena; the lower half's brk heap stays the lower half's. The upper
-		 * half never shrinks a heap with brk either: nothing for the unmap log. */
-		r = sc_sys1(SYS_brk, 0);
+		/* Never move the break, and answer 0: below any address asked for, so every brk
+		 * of the upper half fails (glibc's malloc then uses mmap, which lands in the
+		 * arena) and the process's brk heap stays the lower half's. Answering the real
+		 * break was wrong twice over: once the lower half's malloc had grown it past the
+		 * address an upper sbrk asked for, that sbrk "succeeded" with lower-half memory
+		 * no image saves; and a restored libc whose cached break is the old process's
+		 * succeeded whenever the new process's break lay higher (ASLR), then wrote to
+		 * unmapped memory. glibc's sbrk(0) reports NULL. Nothing for the unmap log. */
+		r = 0;
 		break;
 	case SYS_execve:
 		r = sc_upper_execve(sc_arena_info(), (const char *)a1, (char *const *)a2,
