@@ -6,7 +6,8 @@
  * creations happen in the same order on every rank), the last call of every setter (names,
  * error handlers, info, file views), keyvals and attributes (attrs.c), file pointers
  * (files.c), the buffer of buffered sends, and every request the cut left: receives posted
- * again, completed ones answering with the status the drain saw. */
+ * again, completed ones answering with the status the drain saw; a barrier before any rank
+ * resumes. */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <stdio.h>
@@ -280,6 +281,15 @@ int sc_cut_restart(char *err, size_t errlen)
 	fix_collectives(&f);
 	if (f.failed)
 		return -1;
+	/* No rank resumes before every rank is rebuilt: the application's own synchronization
+	 * before the cut promised its peers, say, memory attached to a dynamic window, which a
+	 * peer replays in its own time (Open MPI then refuses an RMA call to a range not attached
+	 * yet: MPI_ERR_RMA_RANGE). */
+	SC_MPI_CALL(rc = tab->Barrier(sc_mpi_private_comm));
+	if (rc != 0) {
+		snprintf(err, errlen, "the barrier after the restart failed (MPI error %d)", rc);
+		return -1;
+	}
 	sc_cut_resume();
 	return 0;
 }
