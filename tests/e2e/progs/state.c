@@ -1,7 +1,8 @@
 /* E2E test program "state": keeps its state in every kind of memory a checkpoint must restore
  * (static .data/.bss, heap incl. a > 1 MiB block and a malloc'd list, an anonymous mmap with a
  * read-only page, live stack frames, TLS) plus an output file it appends to and re-reads by a
- * relative path (cwd), a SIGUSR1 handler it raises itself and an ITIMER_REAL pacing the steps.
+ * relative path (cwd), a SIGUSR1 handler it raises itself, an ITIMER_REAL pacing the steps, and
+ * an sbrk each step whose memory, if it succeeds, must be writable.
  * usage: state STEPS DELAY_MS OUTFILE; prints "step N <hash of all state>", then "checksum H". */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -231,6 +232,12 @@ int main(int argc, char **argv)
 		}
 		if (s % 7 == 3)
 			raise(SIGUSR1);
+		/* The break: natively it grows; under splitckpt the upper half's brk fails. Memory
+		 * sbrk hands out must be usable: a restored libc whose cached break is the old
+		 * process's once got "success" from the trap and wrote to unmapped memory. */
+		char *grown = sbrk(4096);
+		if (grown != (char *)-1)
+			memset(grown, s & 0xff, 4096);
 
 		uint64_t rec = descend(8 + s % 24, mix(total, us), &waitmask, delay);
 
