@@ -15,10 +15,11 @@ SC_CROSSING_TESTS = mpi/crossing-unlaunched.sh mpi/crossing-p2p.sh mpi/crossing-
 	mpi/crossing-env.sh mpi/crossing-abort.sh mpi/crossing-unmaps.sh mpi/crossing-signals.sh
 # Checkpoint/restart of MPI jobs (upper-half/mpi/): ckpt-lib.sh runs launch, checkpoints,
 # kill-checkpoints and restarts under mpiexec.hydra and compares with a native run;
-# ckpt-openmpi.sh under Open MPI's mpirun, and restarts under the other MPI; ckpt-stress-openmpi.sh
-# the stress test under Open MPI.
+# ckpt-openmpi.sh under Open MPI's mpirun, and restarts under the other MPI; the *-openmpi.sh
+# wrappers run another test under Open MPI (ckpt_select_mpi).
 SC_CKPT_MPI_TESTS = mpi/ckpt-mix.sh mpi/ckpt-comms.sh mpi/ckpt-stress.sh mpi/ckpt-failure.sh \
-	mpi/ckpt-refused.sh mpi/ckpt-ssend.sh mpi/ckpt-openmpi.sh mpi/ckpt-stress-openmpi.sh
+	mpi/ckpt-refused.sh mpi/ckpt-ssend.sh mpi/ckpt-openmpi.sh mpi/ckpt-stress-openmpi.sh \
+	mpi/ckpt-comms-openmpi.sh mpi/ckpt-ssend-openmpi.sh
 TESTS += mpi/test_vhandle $(SC_CROSSING_TESTS) $(SC_CKPT_MPI_TESTS)
 EXTRA_DIST += mpi/ckpt-lib.sh $(SC_CKPT_MPI_TESTS) mpi/ckpt_mix.c mpi/ckpt_comms.c \
 	mpi/ckpt_ssend.c mpi/ckpt_join.c
