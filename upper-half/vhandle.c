@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "vhandle.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,7 +474,12 @@ static __thread struct sc_vobj *req_free __attribute__((tls_model("initial-exec"
 
 static void refill(void)
 {
+	/* Inside an MPI call of the application thread: its errno is the application's, and
+	 * malloc changes it when growing the heap (the upper half's brk always fails, so glibc
+	 * sets ENOMEM before falling back to mmap). */
+	int saved_errno = errno;
 	struct slab *s = calloc(1, sizeof *s);
+	errno = saved_errno;
 	if (!s) {
 		static const char m[] = "splitckpt: out of memory for MPI requests\n";
 		(void)!write(2, m, sizeof m - 1);
