@@ -100,14 +100,15 @@ int sc_imgw_page_readable(uint64_t addr, void *buf)
 static int64_t file_pages(struct writer *w, const struct sc_region_desc *d, uint64_t npages)
 {
 	void *buf = w->s->bounce; /* free between regions: every region flushes at its end */
-	uint64_t lo = 1, hi = npages - 1; /* page lo - 1 can be read, page hi cannot */
-	int r = npages ? sc_imgw_page_readable(d->start, buf) : 1;
-	if (r == 1 && npages > 1)
-		r = sc_imgw_page_readable(d->start + hi * SC_PAGE_SIZE, buf);
+	int first = npages ? sc_imgw_page_readable(d->start, buf) : 1;
+	int r = first == 1 && npages > 1
+		    ? sc_imgw_page_readable(d->start + (npages - 1) * SC_PAGE_SIZE, buf)
+		    : first;
 	if (r == 1)
 		return (int64_t)npages;
-	if (r == 0 && sc_imgw_page_readable(d->start, buf) == 0)
+	if (first == 0)
 		return 0;
+	uint64_t lo = 1, hi = npages - 1; /* page lo - 1 can be read, page hi cannot */
 	while (r >= 0 && lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 		r = sc_imgw_page_readable(d->start + mid * SC_PAGE_SIZE, buf);
