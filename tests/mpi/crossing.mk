@@ -22,7 +22,7 @@ SC_CKPT_MPI_TESTS = mpi/ckpt-mix.sh mpi/ckpt-comms.sh mpi/ckpt-stress.sh mpi/ckp
 	mpi/ckpt-refused.sh mpi/ckpt-ssend.sh mpi/ckpt-openmpi.sh mpi/ckpt-stress-openmpi.sh \
 	mpi/ckpt-ssend-openmpi.sh
 TESTS += mpi/test_vhandle $(SC_CROSSING_TESTS) $(SC_CKPT_MPI_TESTS)
-EXTRA_DIST += mpi/ckpt-lib.sh $(SC_CKPT_MPI_TESTS) mpi/ckpt-comms-openmpi.sh mpi/ckpt_mix.c mpi/ckpt_comms.c \
-	mpi/ckpt_ssend.c mpi/ckpt_join.c
+EXTRA_DIST += mpi/ckpt-lib.sh $(SC_CKPT_MPI_TESTS) mpi/ckpt-comms-openmpi.sh mpi/ckpt_mix.c \
+	mpi/ckpt_comms.c mpi/ckpt_ssend.c mpi/ckpt_join.c
 EXTRA_DIST += mpi/crossing.mk mpi/crossing-lib.sh mpi/mpi_check.h $(SC_CROSSING_TESTS) mpi/crossing_p2p.c \
 	mpi/crossing_coll.c mpi/crossing_env.c mpi/crossing_abort.c mpi/crossing_unmaps.c mpi/crossing_signals.c
