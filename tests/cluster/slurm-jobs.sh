@@ -80,6 +80,22 @@ show() {
 	tail -n 15 "$W/$1/ckpt/coordinator.log"
 }
 
+# wait_gen_after NAME PATTERN: until the job's output has a line matching PATTERN and a
+# generation begun after that line has been committed (the last one committed then may be in
+# progress still, the one after it is not): a restart of it must resume past that line. The
+# first generations of an interpreter's job may predate its first output line (a pyenv shim
+# exec'ing the interpreter, its start-up).
+wait_gen_after() {
+	local i last
+	for ((i = 0; i < 480; i++)); do
+		grep -q -- "$2" "$W/$1/out" 2>/dev/null && break
+		sleep 0.25
+	done
+	((i < 480)) || { show "$1"; fail "$1: no line matching '$2' in its output"; }
+	last=$(awk '!/^#/ {g = $1} END {print g + 0}' "$W/$1/ckpt/MANIFEST" 2>/dev/null)
+	wait_gen "$1" $((${last:-0} + 2))
+}
+
 # same NAME REF: the job's output equals the uninterrupted run's
 same() {
 	cmp -s "$W/$1/out" "$W/ref/$2" && return 0
@@ -156,9 +172,9 @@ inside() {
 	STEPS=200 CELLS=20000000 MS_PER_STEP=0 INTERVAL=0 submit cut time-limit.sh --time=5 \
 		--signal=B:USR1@10 -w n3
 
-	wait_gen loop 2
+	wait_gen_after loop "^step 3 "
 	scancel "$(id_of loop)"
-	wait_gen train 2
+	wait_gen_after train "^epoch 3 "
 	scancel "$(id_of train)"
 	# the cut job: a committed generation, then the signal, and while the checkpoint it asked
 	# for is being written, the job is killed (as at the end of Slurm's KillWait)
