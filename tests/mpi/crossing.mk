@@ -16,13 +16,13 @@ SC_CROSSING_TESTS = mpi/crossing-unlaunched.sh mpi/crossing-p2p.sh mpi/crossing-
 # Checkpoint/restart of MPI jobs (upper-half/mpi/): ckpt-lib.sh runs launch, checkpoints,
 # kill-checkpoints and restarts under mpiexec.hydra and compares with a native run;
 # ckpt-openmpi.sh under Open MPI's mpirun, and restarts under the other MPI; the *-openmpi.sh
-# wrappers run another test under Open MPI (ckpt_select_mpi). ckpt-comms-openmpi.sh is not in
-# make check yet: a restart crashed once in MPI_Allreduce on a stale communicator (issue #9).
+# wrappers run another test under Open MPI (ckpt_select_mpi).
 SC_CKPT_MPI_TESTS = mpi/ckpt-mix.sh mpi/ckpt-comms.sh mpi/ckpt-stress.sh mpi/ckpt-failure.sh \
 	mpi/ckpt-refused.sh mpi/ckpt-ssend.sh mpi/ckpt-openmpi.sh mpi/ckpt-stress-openmpi.sh \
-	mpi/ckpt-ssend-openmpi.sh
+	mpi/ckpt-ssend-openmpi.sh mpi/ckpt-gate-wake.sh mpi/ckpt-gate-wake-openmpi.sh \
+	mpi/ckpt-comms-openmpi.sh
 TESTS += mpi/test_vhandle $(SC_CROSSING_TESTS) $(SC_CKPT_MPI_TESTS)
-EXTRA_DIST += mpi/ckpt-lib.sh $(SC_CKPT_MPI_TESTS) mpi/ckpt-comms-openmpi.sh mpi/ckpt_mix.c \
+EXTRA_DIST += mpi/ckpt-lib.sh $(SC_CKPT_MPI_TESTS) mpi/ckpt_mix.c \
 	mpi/ckpt_comms.c mpi/ckpt_ssend.c mpi/ckpt_join.c
 EXTRA_DIST += mpi/crossing.mk mpi/crossing-lib.sh mpi/mpi_check.h $(SC_CROSSING_TESTS) mpi/crossing_p2p.c \
 	mpi/crossing_coll.c mpi/crossing_env.c mpi/crossing_abort.c mpi/crossing_unmaps.c mpi/crossing_signals.c

@@ -37,6 +37,9 @@ static uint32_t cut_seq;
  * of the checkpoint). Cleared by every state but the drain's (set_state). */
 static volatile int greqs_closed;
 static int targets_known;
+/* A fault injection for tests (SPLITCKPT_TEST_GATE_WAKE_US): a thread held at a quiesce gate
+ * wakes this late once the drain has begun, so the checkpoint finds it still in that wait. */
+static useconds_t gate_wake_delay_us;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sc_mpi_thread *threads;
@@ -128,6 +131,15 @@ static void wait_change(uint32_t seen)
 	syscall(SYS_futex, &cut_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
 }
 
+/* After a wait a checkpoint may have ended in a restart: the thread's lower TLS is then the
+ * old process's (unmapped, or another thread's), and its next call through the lower half must
+ * not run on it. */
+static void rebind_after_restart(void)
+{
+	if (sc_mpi_thr.instance != sc_mpi_info->mpi_instance)
+		sc_mpi_bind();
+}
+
 void sc_mpi_gate(void)
 {
 	if (sc_mpi_thr.cut_thread)
@@ -142,9 +154,7 @@ void sc_mpi_gate(void)
 		if (sc_mpi_ckpt_pending < SC_CUT_DRAIN)
 			break;
 	}
-	/* Parked through a restart: this thread's lower TLS is the old instance's. */
-	if (sc_mpi_thr.instance != sc_mpi_info->mpi_instance)
-		sc_mpi_bind();
+	rebind_after_restart();
 }
 
 static int behind(void);
@@ -217,9 +227,14 @@ static void quiesce_gate(struct sc_comm_cut *const *cs, int n)
 		sc_mpi_thr.gated_on = held;
 		sc_mpi_thr.stage = 0;
 		wait_change(seen);
+		if (gate_wake_delay_us && sc_mpi_ckpt_pending >= SC_CUT_DRAIN)
+			usleep(gate_wake_delay_us);
 		sc_mpi_thr.stage = 1;
 		sc_mpi_thr.gated_on = NULL;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* Held here (stage 0) through a drain, a checkpoint and a restart, it finds the
+		 * state at none and returns: not through sc_mpi_gate. */
+		rebind_after_restart();
 	}
 }
 
@@ -258,6 +273,8 @@ void sc_cut_after_init(void)
 		(void)!write(2, m, sizeof m - 1);
 		abort();
 	}
+	const char *delay = getenv("SPLITCKPT_TEST_GATE_WAKE_US");
+	gate_wake_delay_us = delay ? (useconds_t)strtoul(delay, NULL, 10) : 0;
 	sc_mpi_multi = sc_mpi_thread_level == 4096; /* MPI_THREAD_MULTIPLE */
 	sc_cut_world.id = (uintptr_t)MPI_COMM_WORLD;
 	sc_cut_self.id =
