@@ -8,36 +8,16 @@
 #   bench/ckpt-mpi.sh [NRANKS] [SIZE_MIB] [DIR]          defaults: 4 256 $TMPDIR
 set -euo pipefail
 n=${1:-4} mib=${2:-256}
-here=$(cd "$(dirname "$0")" && pwd)
-b=${SC_BUILDDIR:-$(cd "$here/.." && pwd)}
-src=${SC_SRCDIR:-$(dirname "$here")}
+source "$(dirname "$0")/lib.sh"
+bench_select_mpi ckpt-mpi
 dir=$(mktemp -d "${3:-${TMPDIR:-/tmp}}/sc-bench-mpi.XXXXXX")
-sc=$b/tools/splitckpt
-mpi=${BENCH_MPI:-mpich}
-case $mpi in
-mpich) launcher=(mpiexec.hydra) ;;
-openmpi)
-	launcher=(mpirun.openmpi --oversubscribe)
-	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-	export OMPI_MCA_btl=self,vader
-	;;
-*) echo "ckpt-mpi: BENCH_MPI must be mpich or openmpi" >&2 && exit 2 ;;
-esac
-command -v "${launcher[0]}" >/dev/null && [ -x "$b/lower-half/splitckpt-lh-$mpi" ] ||
-	{ echo "ckpt-mpi: skipped (needs ${launcher[0]} and the $mpi lower half)"; exit 0; }
-export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$b/lower-half}
-export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$b/upper-half/.libs}
-export SPLITCKPT_MPICC_INCDIR=${SPLITCKPT_MPICC_INCDIR:-$src/include}
-export SPLITCKPT_MPICC_LIBDIR=${SPLITCKPT_MPICC_LIBDIR:-$b/wrappers/.libs}
-export UCX_TLS=${UCX_TLS:-self,sm}
 trap 'rm -rf "$dir"' EXIT
-calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 "$b/tools/splitckpt-mpicc" -O2 -o "$dir/mpihog" "$here/mpihog.c"
 
 # one checkpoint of NR ranks with MB MiB each into $dir/ckpt-NR; prints "SECONDS BYTES LOGLINE"
 checkpoint() {
 	local nr=$1 mb=$2 d=$dir/ckpt-$1
-	"$sc" launch --ckptdir "$d" "${launcher[@]}" -n "$nr" "$dir/mpihog" "$mb" >"$dir/out" 2>&1 &
+	"$sc" launch --ckptdir "$d" "$launcher" -n "$nr" "$dir/mpihog" "$mb" >"$dir/out" 2>&1 &
 	local pid=$!
 	for _ in $(seq 1200); do grep -q ready "$dir/out" 2>/dev/null && break; sleep 0.1; done
 	"$sc" command --ckptdir "$d" --kcheckpoint --json >"$dir/ckpt.json"

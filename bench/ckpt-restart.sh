@@ -6,15 +6,10 @@
 set -euo pipefail
 mib=${1:-1024}
 dir=$(mktemp -d "${2:-${TMPDIR:-/tmp}}/sc-bench.XXXXXX")
-b=${SC_BUILDDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-sc=$b/tools/splitckpt
+source "$(dirname "$0")/lib.sh"
 hog=$b/bench/memhog
-export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$b/lower-half}
-export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$b/upper-half/.libs}
 trap '"$sc" command --ckptdir "$dir/ckpt" --quit >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 read -r _ raw_w _ raw_r < <("$hog" "$mib" --raw "$dir/raw.bin")
 
@@ -24,7 +19,7 @@ t0=$(now)
 "$sc" command --ckptdir "$dir/ckpt" --kcheckpoint > "$dir/ckpt.txt"
 t1=$(now)
 wait || true
-ckpt_s=$(calc "$t1 - $t0")
+ckpt_s=$(calc "$t1 - $t0" 6)
 bytes=$(awk 'NR>2 {b=$4} END {print b}' "$dir/ckpt/MANIFEST")
 
 drop_caches
@@ -33,7 +28,7 @@ t0=$(now)
 pid=$!
 for _ in $(seq 6000); do grep -q tick "$dir/run2.out" 2>/dev/null && break; sleep 0.005; done
 t1=$(now)
-restart_s=$(calc "$t1 - $t0")
+restart_s=$(calc "$t1 - $t0" 6)
 kill "$pid" 2>/dev/null || true
 wait 2>/dev/null || true
 

@@ -6,35 +6,16 @@
 # (mpicc.openmpi, mpirun.openmpi, the Open MPI lower half) against native Open MPI. Usage:
 # run-pingpong.sh [ROUNDS]; SC_BUILDDIR / SC_SRCDIR name the trees.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-SC_SRCDIR=${SC_SRCDIR:-$(dirname "$here")}
-SC_BUILDDIR=${SC_BUILDDIR:-$PWD/..}
 rounds=${1:-5}
-mpi=${BENCH_MPI:-mpich}
-case $mpi in
-mpich) cc=mpicc.mpich launcher=mpiexec.hydra ;;
-openmpi)
-	cc=mpicc.openmpi launcher=mpirun.openmpi
-	# root; one node: shared memory
-	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-	export OMPI_MCA_btl=self,vader
-	;;
-*) echo "run-pingpong: BENCH_MPI must be mpich or openmpi" >&2 && exit 2 ;;
-esac
-mpiexec=$(command -v "$launcher") && command -v "$cc" >/dev/null &&
-	[ -x "$SC_BUILDDIR/lower-half/splitckpt-lh-$mpi" ] ||
-	{ echo "run-pingpong: skipped (needs $cc, $launcher and the $mpi lower half)"; exit 0; }
+source "$(dirname "$0")/lib.sh"
+bench_select_mpi run-pingpong
 work=$(mktemp -d "${TMPDIR:-/tmp}/sc-pingpong.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$SC_BUILDDIR/lower-half}
-export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$SC_BUILDDIR/upper-half/.libs}
-export SPLITCKPT_MPICC_INCDIR=${SPLITCKPT_MPICC_INCDIR:-$SC_SRCDIR/include}
-export SPLITCKPT_MPICC_LIBDIR=${SPLITCKPT_MPICC_LIBDIR:-$SC_BUILDDIR/wrappers/.libs}
-"$cc" -O2 -o "$work/native" "$here/pingpong.c"
-"$SC_BUILDDIR/tools/splitckpt-mpicc" -O2 -o "$work/sc" "$here/pingpong.c"
+"$native_cc" -O2 -o "$work/native" "$here/pingpong.c"
+"$b/tools/splitckpt-mpicc" -O2 -o "$work/sc" "$here/pingpong.c"
 for r in $(seq "$rounds"); do
-	"$mpiexec" -n 2 "$work/native" >"$work/native.$r"
-	"$mpiexec" -n 2 "$SC_BUILDDIR/tools/splitckpt" launch --quiet --ckptdir "$work/ckpt" \
+	"$launcher" -n 2 "$work/native" >"$work/native.$r"
+	"$launcher" -n 2 "$sc" launch --quiet --ckptdir "$work/ckpt" \
 		"$work/sc" >"$work/sc.$r"
 done
 # median over rounds of each round's median

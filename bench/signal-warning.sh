@@ -10,14 +10,9 @@ dir=$(mktemp -d "${1:-${TMPDIR:-/tmp}}/sc-warn.XXXXXX")
 shift || true
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(256 1024 4096)
-b=${SC_BUILDDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-sc=$b/tools/splitckpt
+source "$(dirname "$0")/lib.sh"
 hog=$b/bench/memhog
-export SPLITCKPT_LIBEXECDIR=${SPLITCKPT_LIBEXECDIR:-$b/lower-half}
-export SPLITCKPT_LIBDIR=${SPLITCKPT_LIBDIR:-$b/upper-half/.libs}
 trap 'rm -rf "$dir"' EXIT
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
 printf '%8s  %10s  %12s  %10s  %s\n' MiB "signal->85" "raw write" ratio "s per GiB"
 for mib in "${sizes[@]}"; do
@@ -33,8 +28,8 @@ for mib in "${sizes[@]}"; do
 	wait "$pid" || rc=$?
 	t1=$(now)
 	((rc == 85)) || { cat "$dir/run.out"; echo "signal-warning: exit $rc, not 85" >&2; exit 1; }
-	s=$(calc "$t1 - $t0")
-	printf '%8d  %8s s  %10s s  %9sx  %s\n' "$mib" "$s" "$(calc "$raw_w")" \
-		"$(calc "$s / $raw_w")" "$(calc "$s * 1024 / $mib")"
+	s=$(calc "$t1 - $t0" 2)
+	printf '%8d  %8s s  %10s s  %9sx  %s\n' "$mib" "$s" "$(calc "$raw_w" 2)" \
+		"$(calc "$s / $raw_w" 2)" "$(calc "$s * 1024 / $mib" 2)"
 	rm -rf "$dir/ckpt.$mib"
 done
