@@ -218,8 +218,12 @@ static void quiesce_gate(struct sc_comm_cut *const *cs, int n)
 		uint32_t seen = __atomic_load_n(&cut_seq, __ATOMIC_SEQ_CST);
 		int state = sc_mpi_ckpt_pending;
 		struct sc_comm_cut *held = NULL;
-		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE && may_pass(cs, n, &held)))
+		if (state == SC_CUT_NONE || (state == SC_CUT_QUIESCE && may_pass(cs, n, &held))) {
+			/* The wait below may have lasted through a drain, a checkpoint and a
+			 * restart, which leaves the state at none: not through sc_mpi_gate. */
+			rebind_after_restart();
 			return;
+		}
 		if (state >= SC_CUT_DRAIN) {
 			sc_mpi_gate();
 			continue;
@@ -232,9 +236,6 @@ static void quiesce_gate(struct sc_comm_cut *const *cs, int n)
 		sc_mpi_thr.stage = 1;
 		sc_mpi_thr.gated_on = NULL;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		/* Held here (stage 0) through a drain, a checkpoint and a restart, it finds the
-		 * state at none and returns: not through sc_mpi_gate. */
-		rebind_after_restart();
 	}
 }
 
