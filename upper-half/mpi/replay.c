@@ -193,6 +193,24 @@ static int same_generation(const struct sc_mpi_table *tab, char *err, size_t err
 	return rc;
 }
 
+/* The lower half's free of an object of `kind` that MPI frees locally, or NULL. */
+static int (*local_free(const struct sc_mpi_table *tab, uint32_t kind))(uint64_t *)
+{
+	switch (kind) {
+	case SC_VK_DATATYPE:
+		return tab->Type_free;
+	case SC_VK_GROUP:
+		return tab->Group_free;
+	case SC_VK_OP:
+		return tab->Op_free;
+	case SC_VK_INFO:
+		return tab->Info_free;
+	case SC_VK_ERRHANDLER:
+		return tab->Errhandler_free;
+	}
+	return NULL;
+}
+
 /* Objects the application had freed, made again only because a record names them (a type of a
  * persistent request, an error handler set on a communicator): freed again as the application
  * freed them, once everything made from them exists; MPI keeps what still uses them. Without
@@ -201,29 +219,12 @@ static int same_generation(const struct sc_mpi_table *tab, char *err, size_t err
 static int free_again(const struct sc_mpi_table *tab, char *err, size_t errlen)
 {
 	for (struct sc_vobj *o = sc_vh_first(); o; o = o->next) {
-		if ((o->flags & (SC_VOBJ_LIVE | SC_VOBJ_FREED)) != SC_VOBJ_FREED)
+		int (*free_fn)(uint64_t *) = local_free(tab, o->kind);
+		if ((o->flags & (SC_VOBJ_LIVE | SC_VOBJ_FREED)) != SC_VOBJ_FREED || !free_fn)
 			continue;
 		uint64_t lower = o->lower;
-		int rc = 0;
-		switch (o->kind) {
-		case SC_VK_DATATYPE:
-			SC_MPI_CALL(rc = tab->Type_free(&lower));
-			break;
-		case SC_VK_GROUP:
-			SC_MPI_CALL(rc = tab->Group_free(&lower));
-			break;
-		case SC_VK_OP:
-			SC_MPI_CALL(rc = tab->Op_free(&lower));
-			break;
-		case SC_VK_INFO:
-			SC_MPI_CALL(rc = tab->Info_free(&lower));
-			break;
-		case SC_VK_ERRHANDLER:
-			SC_MPI_CALL(rc = tab->Errhandler_free(&lower));
-			break;
-		default:
-			continue;
-		}
+		int rc;
+		SC_MPI_CALL(rc = free_fn(&lower));
 		if (rc != 0) {
 			snprintf(err, errlen,
 				 "freeing again an object made by %s, which the application had "
