@@ -8,6 +8,5 @@
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 ckpt_select_mpi
 build ckpt_comms
-scale=$([ "$CKPT_MPI" = openmpi ] && echo 3 || echo 1) # Open MPI runs the rounds faster
-ckpt_cycle outside ckpt_comms 4 --steps $((60 * scale)) --many 220
-ckpt_cycle inside ckpt_comms 5 --steps $((40 * scale))
+ckpt_cycle outside ckpt_comms 4 --steps "$(ckpt_steps 60 180)" --many 220
+ckpt_cycle inside ckpt_comms 5 --steps "$(ckpt_steps 40 120)"

@@ -10,4 +10,4 @@ source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 ckpt_select_mpi
 export SPLITCKPT_TEST_GATE_WAKE_US=300000
 build cov_coll
-ckpt_cycle outside cov_coll 4 --steps "$([ "$CKPT_MPI" = openmpi ] && echo 400 || echo 35)"
+ckpt_cycle outside cov_coll 4 --steps "$(ckpt_steps 35 400)"

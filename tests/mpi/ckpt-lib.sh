@@ -32,6 +32,12 @@ ckpt_select_mpi() {
 	REFERENCE_RUN="uninterrupted run under Open MPI"
 }
 
+# ckpt_steps MPICH OPENMPI: the rounds a test runs under the MPI ckpt_select_mpi chose (Open MPI
+# over shared memory runs them several times faster)
+ckpt_steps() {
+	[ "${CKPT_MPI:-mpich}" = openmpi ] && echo "$2" || echo "$1"
+}
+
 # A random pause of 0.1 to 0.6 s: checkpoints land at different moments of the program.
 random_pause() {
 	sleep "0.$((RANDOM % 5 + 1))"

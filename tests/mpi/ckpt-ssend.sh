@@ -8,6 +8,5 @@
 source "$SC_SRCDIR/tests/mpi/ckpt-lib.sh"
 ckpt_select_mpi
 build ckpt_ssend
-scale=$([ "$CKPT_MPI" = openmpi ] && echo 2 || echo 1) # Open MPI runs the rounds faster
-ckpt_cycle outside ckpt_ssend 4 --steps $((200 * scale))
-ckpt_cycle inside ckpt_ssend 5 --steps $((200 * scale))
+ckpt_cycle outside ckpt_ssend 4 --steps "$(ckpt_steps 200 400)"
+ckpt_cycle inside ckpt_ssend 5 --steps "$(ckpt_steps 200 400)"
